@@ -1,0 +1,51 @@
+// The document's own gates: lint without warnings, generated/ in step with it, docs that build offline.
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { loadSpec } from "../../server/spec.js";
+
+const run = promisify(execFile);
+const bin = (name: string) => join("node_modules", ".bin", name);
+const quiet = { ...process.env, REDOCLY_TELEMETRY: "off", NO_COLOR: "1" };
+
+describe("openapi.yaml tooling", () => {
+  it("passes `redocly lint` with no error and no warning", async () => {
+    const { stdout, stderr } = await run(bin("redocly"), ["lint", "openapi.yaml", "--format=stylish"], { env: quiet });
+    const output = stdout + stderr;
+    expect(output).toContain("Your API description is valid");
+    // Problem lines look like "  652:7  warning  rule-name  …"; the CLI's Node 20 banner is not one.
+    expect(output).not.toMatch(/^\s*\d+:\d+\s+(warning|error)\b/m);
+    expect(output).not.toMatch(/\d+ warnings?\b/);
+  }, 60_000);
+
+  it("generated/api.ts is exactly what `npm run generate` writes", async () => {
+    // --check exits non-zero when the file on disk differs from what the spec generates.
+    await expect(run("npm", ["run", "-s", "generate:check"], { env: quiet })).resolves.toBeDefined();
+  }, 60_000);
+
+  it("builds HTML docs that render offline and show every operation and event", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "talkover-docs-"));
+    try {
+      const output = join(dir, "index.html");
+      await run(
+        bin("redocly"),
+        ["build-docs", "openapi.yaml", "--output", output, "--inlineBundle", "--openapi.disableTelemetry"],
+        { env: quiet },
+      );
+      const html = readFileSync(output, "utf8");
+      expect(html).not.toMatch(/<script[^>]+src="https?:/); // Redoc is inlined, no CDN
+      const spec = loadSpec();
+      const operations = Object.values<any>(spec.document.paths).flatMap((item) =>
+        ["get", "post", "put", "patch", "delete"].filter((m) => item[m]).map((m) => item[m].operationId as string),
+      );
+      expect(operations).toHaveLength(12); // nine public, the internal intake, two probes
+      for (const id of operations) expect(html).toContain(id);
+      for (const event of [...spec.events, "webhook.test"]) expect(html).toContain(event);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
