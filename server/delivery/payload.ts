@@ -1,0 +1,43 @@
+// The bodies we send, as openapi.yaml's `webhooks:` section documents them. The string built here is the
+// exact string signed and sent on every attempt.
+import type { components } from "../../generated/api.js";
+import { toApiTimestamp, toMillisecondTimestamp } from "../storage/time.js";
+
+type Envelope = components["schemas"]["WebhookEnvelope"];
+type TestEvent = components["schemas"]["WebhookTestEvent"];
+
+export interface EventBodyInput {
+  deliveryId: string;
+  eventId: string;
+  event: string;
+  agentId: string;
+  occurredAt: number;
+  data: unknown;
+}
+
+export function eventBody(input: EventBodyInput): string {
+  const envelope: Envelope = {
+    id: input.deliveryId,
+    event_id: input.eventId,
+    event: input.event as Envelope["event"],
+    agent_id: input.agentId,
+    occurred_at: toApiTimestamp(input.occurredAt),
+    data: input.data as Envelope["data"],
+  };
+  return JSON.stringify(envelope);
+}
+
+export const TEST_EVENT = "webhook.test";
+
+export function testBody(input: { agentId: string; agentName: string; webhookId: string; webhookName: string; now: number }): string {
+  const body: TestEvent = {
+    event: TEST_EVENT,
+    agent_id: input.agentId,
+    agent_name: input.agentName,
+    webhook_id: input.webhookId,
+    webhook_name: input.webhookName,
+    timestamp: toMillisecondTimestamp(input.now),
+    test: true,
+  };
+  return JSON.stringify(body);
+}

@@ -1,0 +1,42 @@
+// What the API asks of the delivery engine. The HTTP layer knows only this interface; the engine knows
+// nothing of HTTP requests from users.
+import type { Agent } from "../storage/agents.js";
+import type { Webhook } from "../storage/webhooks.js";
+
+export interface EventInput {
+  agentId: string;
+  event: string;
+  data: Record<string, unknown>;
+  /** Epoch ms; defaults to now. */
+  occurredAt?: number;
+  idempotencyKey?: string;
+}
+
+export interface IngestResult {
+  eventId: string;
+  deliveriesQueued: number;
+  replayed: boolean;
+}
+
+export interface TestResult {
+  ok: boolean;
+  /** The receiver's status, when it answered. */
+  statusCode?: number;
+  responseTimeMs: number;
+  /** Why it failed, in words ("Connection timeout", "HTTP 500 Internal Server Error"). */
+  error?: string;
+}
+
+export type RetryResult =
+  | { outcome: "queued"; logId: string; originalLogId: string; queuedAt: number }
+  | { outcome: "not_found" }
+  | { outcome: "not_retriable"; reason: string };
+
+export interface DeliveryService {
+  /** Stores the event and one delivery per subscribed, enabled webhook, in one transaction. */
+  ingestEvent(input: EventInput): Promise<IngestResult>;
+  /** Sends the test body to the webhook (or `url`) now, and logs the attempt. */
+  sendTest(agent: Agent, webhook: Webhook, url?: string): Promise<TestResult>;
+  /** Queues a new attempt of the delivery behind a log row. */
+  retryLog(webhook: Webhook, logId: string): Promise<RetryResult>;
+}

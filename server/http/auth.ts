@@ -1,0 +1,41 @@
+// Bearer authentication: environment tokens for /api/v1, the service token for /internal/v1.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { RequestHandler } from "express";
+import { findEnvironmentByToken } from "../storage/environments.js";
+import type { AppContext } from "./context.js";
+import { failure, MESSAGES, unauthorized } from "./errors.js";
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** No header or no bearer → "Missing Bearer Token"; a token of no environment → "Invalid Bearer Token". */
+export function authenticateEnvironment(ctx: AppContext): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw unauthorized(MESSAGES.missingToken);
+    const environment = await findEnvironmentByToken(ctx.database, token);
+    if (!environment) throw unauthorized(MESSAGES.invalidToken);
+    res.locals.environment = environment;
+    next();
+  };
+}
+
+/** The internal intake: off (503) without TALKOVER_SERVICE_TOKEN, else a constant-time token check. */
+export function authenticateService(ctx: AppContext): RequestHandler {
+  const expected = ctx.config.serviceToken ? digest(ctx.config.serviceToken) : undefined;
+  return (req, _res, next) => {
+    if (!expected) throw failure(503, MESSAGES.intakeDisabled);
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw unauthorized(MESSAGES.missingToken);
+    // Comparing fixed-length digests keeps the comparison constant-time whatever the token's length.
+    if (!timingSafeEqual(digest(token), expected)) throw unauthorized(MESSAGES.invalidToken);
+    next();
+  };
+}
+
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}

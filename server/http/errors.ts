@@ -1,0 +1,45 @@
+// Every failure the API answers with, as data. Handlers throw these; one error handler (app.ts) writes them.
+// The bodies are the documented envelopes of openapi.yaml, nothing else.
+export type FieldErrors = Record<string, string[]>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(String(body.message ?? status));
+  }
+}
+
+/** `{success: false, message}`: the envelope of 400, 404, 405, 413, 415, 429 and 503. */
+export const failure = (status: number, message: string, headers?: Record<string, string>) =>
+  new ApiError(status, { success: false, message }, headers);
+
+export const MESSAGES = {
+  missingToken: "Missing Bearer Token",
+  invalidToken: "Invalid Bearer Token",
+  agentNotFound: "Agent not found in this environment.",
+  webhookNotFound: "Webhook not found.",
+  logNotFound: "Log not found.",
+  routeNotFound: "Route not found.",
+  invalidData: "The given data was invalid.",
+  malformedJson: "The request body is not valid JSON.",
+  tooLarge: "The request body is too large.",
+  unsupportedMediaType: "The request body must be application/json.",
+  tooManyRequests: "Too many requests. Please try again later.",
+  notRetriable: "Log cannot be retried",
+  intakeDisabled: "Event intake is disabled on this server.",
+  internalError: "Something went wrong on our side. Please try again.",
+} as const;
+
+/** 401 bodies carry only `message`, as Talkover's API does. */
+export const unauthorized = (message: string) => new ApiError(401, { message });
+
+export const notFound = (message: string) => failure(404, message);
+
+export const validationFailed = (errors: FieldErrors) =>
+  new ApiError(422, { message: MESSAGES.invalidData, errors });
+
+export const notRetriable = () =>
+  new ApiError(422, { success: false, message: MESSAGES.notRetriable, code: "LOG_NOT_RETRIABLE" });

@@ -1,0 +1,54 @@
+// Storage records → the API's JSON, exactly the schemas of openapi.yaml. The webhook secret has no way out.
+import type { components } from "../../generated/api.js";
+import type { Log } from "../storage/logs.js";
+import { toApiTimestamp } from "../storage/time.js";
+import { webhookStatus, type Webhook } from "../storage/webhooks.js";
+
+type ApiWebhook = components["schemas"]["Webhook"];
+type ApiLog = components["schemas"]["WebhookLog"];
+
+export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWebhook {
+  return {
+    id: webhook.id,
+    agent_id: webhook.agentId,
+    name: webhook.name,
+    webhook_url: webhook.webhookUrl,
+    events: webhook.events as ApiWebhook["events"],
+    timeout: webhook.timeout,
+    max_retries: webhook.maxRetries,
+    enabled: webhook.enabled,
+    created_at: toApiTimestamp(webhook.createdAt),
+    updated_at: toApiTimestamp(webhook.updatedAt),
+    events_count: webhook.events.length,
+    status: webhookStatus(webhook, errorThreshold),
+  };
+}
+
+/** Fields without a value are left out, as in the published example. */
+export function presentLog(log: Log): ApiLog {
+  const out: ApiLog = {
+    id: log.id,
+    webhook_id: log.webhookId,
+    event: log.event,
+    attempt: log.attempt,
+    status: log.status,
+    created_at: toApiTimestamp(log.createdAt),
+  };
+  if (log.httpStatus !== null) out.http_status = log.httpStatus;
+  out.request_payload = parsePayload(log.requestPayload);
+  if (log.responseBody !== null) out.response_body = log.responseBody;
+  if (log.responseHeaders !== null) out.response_headers = log.responseHeaders;
+  if (log.error !== null) out.error = log.error;
+  if (log.durationMs !== null) out.duration_ms = log.durationMs;
+  if (log.deliveredAt !== null) out.delivered_at = toApiTimestamp(log.deliveredAt);
+  return out;
+}
+
+function parsePayload(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : { body: value };
+  } catch {
+    return { body: text };
+  }
+}

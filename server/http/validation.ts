@@ -1,0 +1,109 @@
+// Turns express-openapi-validator's errors into Laravel's 422 body, one list of messages per field, worded
+// with the templates of openapi.yaml's `x-validation-messages`. Limits in the messages come from the
+// schemas themselves (e.g. "between 5 and 120" from minimum and maximum).
+import type { Request } from "express";
+import type { ApiSpec } from "../spec.js";
+import type { FieldErrors } from "./errors.js";
+
+export interface ValidatorError {
+  path: string;
+  message: string;
+  errorCode?: string;
+}
+
+type Schema = Record<string, any>;
+
+/** "webhook_url" → "webhook url"; array items stay dotted ("events.1"), as Laravel names them. */
+const attributeName = (field: string) => field.replace(/_/g, " ");
+
+function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? `{${key}}`));
+}
+
+/** The schema the validator checked `field` against, for its limits. */
+function fieldSchema(spec: ApiSpec, req: Request, location: string, field: string): Schema {
+  const operation = (req as any).openapi?.schema as Schema | undefined;
+  if (!operation) return {};
+  if (location === "query") {
+    const parameter = (operation.parameters ?? [])
+      .map((p: unknown) => spec.resolve<Schema>(p))
+      .find((p: Schema) => p.in === "query" && p.name === field);
+    return parameter ? spec.resolve<Schema>(parameter.schema) : {};
+  }
+  const body = spec.resolve<Schema>(operation.requestBody ?? {});
+  let schema = spec.resolve<Schema>(body.content?.["application/json"]?.schema ?? {});
+  for (const part of field.split(".")) {
+    schema = /^\d+$/.test(part) ? spec.resolve<Schema>(schema.items ?? {}) : spec.resolve<Schema>(schema.properties?.[part] ?? {});
+  }
+  return schema;
+}
+
+export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly ValidatorError[]): FieldErrors {
+  const templates = spec.validationMessages;
+  const out: FieldErrors = {};
+  const add = (field: string, template: string | undefined, values: Record<string, string | number> = {}) => {
+    const message = fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values });
+    const list = (out[field] ??= []);
+    if (!list.includes(message)) list.push(message);
+  };
+
+  for (const error of errors) {
+    const [, location = "body", ...rest] = error.path.split("/");
+    const field = rest.join(".") || location;
+    const rule = error.errorCode?.replace(/\.openapi\.validation$/, "");
+    const schema = () => fieldSchema(spec, req, location, field);
+
+    switch (rule) {
+      case undefined: // the validator's only code-less request error: an unknown query parameter
+      case "additionalProperties":
+        add(field, templates.additionalProperties);
+        break;
+      case "required":
+        add(field, templates.required);
+        break;
+      case "type": {
+        const expected = /must be (\w+)/.exec(error.message)?.[1] ?? "string";
+        add(field, templates[`type.${expected}`]);
+        break;
+      }
+      case "maxLength":
+        add(field, templates.maxLength, { max: schema().maxLength });
+        break;
+      case "minLength":
+        add(field, templates.minLength, { min: schema().minLength });
+        break;
+      case "minimum":
+      case "maximum": {
+        const { minimum, maximum } = schema();
+        if (minimum !== undefined && maximum !== undefined) add(field, templates.between, { min: minimum, max: maximum });
+        else if (minimum !== undefined) add(field, templates.minimum, { min: minimum });
+        else add(field, templates.between, { min: "", max: maximum });
+        break;
+      }
+      case "minItems":
+        add(field, templates.minItems, { min: schema().minItems });
+        break;
+      case "enum":
+      case "const":
+        add(field, templates.enum);
+        break;
+      case "uniqueItems": {
+        // "must NOT have duplicate items (items ## 0 and 2 are identical)": name the later, repeated item.
+        const [, first, second] = /## (\d+) and (\d+)/.exec(error.message) ?? [];
+        const repeated = first !== undefined && second !== undefined ? Math.max(Number(first), Number(second)) : 0;
+        add(`${field}.${repeated}`, templates.uniqueItems);
+        break;
+      }
+      case "format":
+      case "pattern": {
+        const found = schema();
+        const template = found["x-validation-message"] ?? (found.format === "uri" ? templates.url : templates.format);
+        add(field, template, { format: found.format ?? "value" });
+        break;
+      }
+      default:
+        add(field, `The {attribute} field is invalid.`);
+    }
+  }
+  return out;
+}

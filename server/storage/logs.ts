@@ -1,0 +1,177 @@
+// The delivery attempt log the API publishes: one row per attempt, newest first. The row count per
+// webhook lives in webhooks.logs_total, changed in the same transactions that insert or delete rows,
+// so that pagination's `total` is one index lookup instead of a count over a million rows.
+import { sql } from "kysely";
+import type { Database } from "./db.js";
+import { inTransaction } from "./db.js";
+import { forNoKeyUpdate, forUpdateSkipLocked, fromNullableJsonText, toJsonText } from "./dialect.js";
+import { newId } from "./ids.js";
+import { valuesCte } from "./bulk.js";
+import type { LogStatus, LogTable } from "./schema.js";
+
+export interface Log {
+  id: string;
+  webhookId: string;
+  /** Null for test-endpoint rows and once retention removed the delivery. */
+  deliveryId: string | null;
+  event: string;
+  attempt: number;
+  status: LogStatus;
+  httpStatus: number | null;
+  /** The exact body sent to the receiver (JSON text). */
+  requestPayload: string;
+  responseBody: string | null;
+  responseHeaders: Record<string, string> | null;
+  error: string | null;
+  durationMs: number | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}
+
+export function toLog(row: LogTable): Log {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    deliveryId: row.delivery_id,
+    event: row.event,
+    attempt: row.attempt,
+    status: row.status,
+    httpStatus: row.http_status,
+    requestPayload: row.request_payload,
+    responseBody: row.response_body,
+    responseHeaders: fromNullableJsonText<Record<string, string>>(row.response_headers),
+    error: row.error,
+    durationMs: row.duration_ms,
+    deliveredAt: row.delivered_at,
+    createdAt: row.created_at,
+  };
+}
+
+export interface Page {
+  /** 1-based. */
+  page: number;
+  perPage: number;
+}
+
+/** Newest first (`created_at DESC, id DESC`, served by the logs_by_webhook index). */
+export async function listLogs(database: Database, webhookId: string, { page, perPage }: Page): Promise<{ rows: Log[]; total: number }> {
+  const total = await countLogs(database, webhookId);
+  const rows = await database.db
+    .selectFrom("logs")
+    .selectAll()
+    .where("webhook_id", "=", webhookId)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(perPage)
+    .offset((page - 1) * perPage)
+    .execute();
+  return { rows: rows.map(toLog), total };
+}
+
+/** The webhook's stored log rows, read from its counter. */
+export async function countLogs(database: Database, webhookId: string): Promise<number> {
+  const row = await database.db.selectFrom("webhooks").select("logs_total").where("id", "=", webhookId).executeTakeFirst();
+  return row === undefined ? 0 : Number(row.logs_total);
+}
+
+export async function findLog(database: Database, webhookId: string, logId: string): Promise<Log | undefined> {
+  const row = await database.db
+    .selectFrom("logs")
+    .selectAll()
+    .where("id", "=", logId)
+    .where("webhook_id", "=", webhookId)
+    .executeTakeFirst();
+  return row === undefined ? undefined : toLog(row);
+}
+
+/**
+ * Takes the webhooks' row locks in id order (PostgreSQL only) so that two transactions touching the same
+ * webhooks cannot deadlock on them, whatever order their later UPDATEs visit the rows in.
+ */
+export async function lockWebhooksInOrder(tx: Database, webhookIds: Iterable<string>): Promise<void> {
+  const ids = [...new Set(webhookIds)].sort();
+  if (tx.dialect !== "postgres" || ids.length === 0) return;
+  await forNoKeyUpdate(tx, tx.db.selectFrom("webhooks").select("id").where("id", "in", ids).orderBy("id")).execute();
+}
+
+/** Adds per-webhook deltas to logs_total. Call inside the transaction that inserts or deletes the rows. */
+export async function addToLogTotals(tx: Database, deltas: ReadonlyMap<string, number>): Promise<void> {
+  const rows = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (rows.length === 0) return;
+  await lockWebhooksInOrder(tx, rows.map(([id]) => id));
+  const deltaTable = valuesCte("d", [["webhook_id", "text"], ["delta", "integer"]], rows);
+  await sql`WITH ${deltaTable}
+    UPDATE webhooks SET logs_total = webhooks.logs_total + d.delta
+    FROM d WHERE webhooks.id = d.webhook_id`.execute(tx.db);
+}
+
+export function countByWebhook(rows: Iterable<{ webhook_id: string }>, sign = 1): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { webhook_id } of rows) counts.set(webhook_id, (counts.get(webhook_id) ?? 0) + sign);
+  return counts;
+}
+
+/**
+ * Retention: deletes at most `batchSize` of the oldest rows created before `cutoffMs`, and returns how
+ * many it deleted (call again until it returns less than batchSize). Rows of queued attempts stay:
+ * their delivery still points at them.
+ */
+export async function purgeLogsBefore(database: Database, cutoffMs: number, batchSize: number): Promise<number> {
+  return inTransaction(database, async (tx) => {
+    // SKIP LOCKED: two purgers share the work instead of queueing behind each other.
+    const oldest = forUpdateSkipLocked(
+      tx,
+      tx.db
+        .selectFrom("logs")
+        .select("id")
+        .where("created_at", "<", cutoffMs)
+        .where("status", "<>", "pending")
+        .orderBy("created_at")
+        .limit(batchSize),
+    );
+    const deleted = await tx.db.deleteFrom("logs").where("id", "in", oldest).returning("webhook_id").execute();
+    await addToLogTotals(tx, countByWebhook(deleted, -1));
+    return deleted.length;
+  });
+}
+
+export interface TestLogInput {
+  webhookId: string;
+  /** The catalogue name for a test, e.g. "webhook.test". */
+  event: string;
+  requestPayload: string;
+  status: "success" | "failed";
+  httpStatus?: number | null;
+  responseBody?: string | null;
+  responseHeaders?: Record<string, string> | null;
+  error?: string | null;
+  durationMs: number;
+  deliveredAt?: number | null;
+  now?: number;
+}
+
+/** Records a call of the "test" endpoint: a finished attempt with no delivery behind it. */
+export async function insertTestLog(database: Database, input: TestLogInput): Promise<Log> {
+  const now = input.now ?? Date.now();
+  const row: LogTable = {
+    id: newId(now),
+    webhook_id: input.webhookId,
+    delivery_id: null,
+    event: input.event,
+    attempt: 1,
+    status: input.status,
+    http_status: input.httpStatus ?? null,
+    request_payload: input.requestPayload,
+    response_body: input.responseBody ?? null,
+    response_headers: input.responseHeaders == null ? null : toJsonText(input.responseHeaders),
+    error: input.error ?? null,
+    duration_ms: Math.round(input.durationMs),
+    delivered_at: input.deliveredAt ?? null,
+    created_at: now,
+  };
+  await inTransaction(database, async (tx) => {
+    await tx.db.insertInto("logs").values(row).execute();
+    await addToLogTotals(tx, new Map([[input.webhookId, 1]]));
+  });
+  return toLog(row);
+}

