@@ -14,9 +14,10 @@ if (existsSync(source)) {
 }
 const { main } = await import(entry.href);
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exit(await main(process.argv.slice(2)));
 } catch (err) {
-  const usage = err?.name === "UsageError" || err?.name === "ConfigError" || String(err?.code ?? "").startsWith("ERR_PARSE_ARGS");
-  console.error(`talkover-webhooks: ${err?.message ?? err}`);
-  process.exitCode = usage ? 2 : 1;
+  // Mistakes in the command line or the configuration get a message; anything else its stack.
+  const usage = ["UsageError", "ConfigError"].includes(err?.name) || String(err?.code ?? "").startsWith("ERR_PARSE_ARGS");
+  console.error(usage ? `talkover-webhooks: ${err.message}\n(see talkover-webhooks --help)` : err);
+  process.exit(usage ? 2 : 1);
 }

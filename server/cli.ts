@@ -8,7 +8,7 @@ import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { loadSpec } from "./spec.js";
 import { createAgent, getAgent, listAgents } from "./storage/agents.js";
-import { openDatabase, type Database } from "./storage/db.js";
+import { openDatabase, type Database, type OpenOptions } from "./storage/db.js";
 import { createEnvironment, getEnvironment, listEnvironments, rotateToken } from "./storage/environments.js";
 import { migrate } from "./storage/migrations.js";
 import { toApiTimestamp } from "./storage/time.js";
@@ -28,7 +28,9 @@ Usage:
 
 Configuration comes from environment variables (DATABASE_URL, PORT, HOST, …): see the README.`;
 
-class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = "UsageError";
+}
 
 const OPTIONS = {
   name: { type: "string" },
@@ -54,8 +56,9 @@ function print(flags: Flags, json: unknown, human: string): void {
   console.log(flags.json ? JSON.stringify(json) : human);
 }
 
-async function withDatabase<T>(config: Config, work: (database: Database) => Promise<T>): Promise<T> {
-  const database = await openDatabase(config.databaseUrl);
+async function withDatabase<T>(config: Config, ...args: [work: (db: Database) => Promise<T>] | [options: OpenOptions, work: (db: Database) => Promise<T>]): Promise<T> {
+  const [options, work] = args.length === 1 ? [{}, args[0]] : args;
+  const database = await openDatabase(config.databaseUrl, options);
   try {
     return await work(database);
   } finally {
@@ -77,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       return serve(config);
 
     case "migrate":
-      return withDatabase(config, async (database) => {
+      return withDatabase(config, { migrate: false }, async (database) => {
         const result = await migrate(database);
         const applied = (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
         print(flags, { applied }, applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
@@ -209,19 +212,4 @@ Create a webhook:
     -H 'Content-Type: application/json' \\
     -d '${body}'
 `);
-}
-
-const isEntryPoint = process.argv[1] !== undefined && /(cli\.[jt]s|talkover-webhooks(\.js)?)$/.test(process.argv[1]);
-if (isEntryPoint) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      if (err instanceof UsageError || err instanceof ConfigError || (err as any)?.code?.startsWith?.("ERR_PARSE_ARGS")) {
-        console.error(`talkover-webhooks: ${(err as Error).message}\n\n${USAGE}`);
-        process.exit(2);
-      }
-      console.error(err);
-      process.exit(1);
-    },
-  );
 }

@@ -40,7 +40,9 @@ export const DEFAULT_CONFIG: Config = {
   workerConcurrency: 64,
 };
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];

@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import type { KyselyConfig } from "kysely";
 import pg from "pg";
 import { migrate as runMigrations } from "./migrations.js";
 import type { Schema } from "./schema.js";
@@ -20,6 +21,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** PostgreSQL pool size (default 10). */
   maxConnections?: number;
+  /** Kysely's query log hook, e.g. to report slow queries. */
+  log?: KyselyConfig["log"];
 }
 
 /** Concurrent writers wait this long for SQLite's write lock before failing with SQLITE_BUSY. */
@@ -44,7 +47,7 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   const location = parseDatabaseUrl(url);
-  const database = location.dialect === "postgres" ? openPostgres(location.connectionString, options) : openSqlite(location.filename);
+  const database = location.dialect === "postgres" ? openPostgres(location.connectionString, options) : openSqlite(location.filename, options);
   if (options.migrate ?? true) {
     try {
       await runMigrations(database);
@@ -56,7 +59,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return database;
 }
 
-function openSqlite(filename: string): Database {
+function openSqlite(filename: string, options: OpenOptions): Database {
   if (filename !== ":memory:") mkdirSync(dirname(resolve(filename)), { recursive: true });
   const sqlite = new BetterSqlite3(filename);
   // WAL lets readers run while the worker writes; NORMAL is durable across app crashes in WAL mode
@@ -65,7 +68,7 @@ function openSqlite(filename: string): Database {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), log: options.log });
   return { db, dialect: "sqlite", close: () => db.destroy() };
 }
 
@@ -82,7 +85,7 @@ function openPostgres(connectionString: string, options: OpenOptions): Database 
           : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), log: options.log });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }
 

@@ -1,13 +1,17 @@
 // The delivery queue. A delivery is one event bound for one webhook; each attempt at it is a log row.
 // The worker claims due deliveries in batches under a lease, sends them, and records the outcomes in
 // one transaction per batch: the throughput target (≥ 5,000 deliveries/s) is met by round trips per
-// batch, not per delivery. Lock order on PostgreSQL, everywhere: webhooks (by id) → deliveries → logs.
+// batch, not per delivery.
+//
+// Locks on PostgreSQL: the webhook rows are hot (every batch bumps their counters), so writers here lock
+// them last, in id order, just before commit: deliveries → logs → webhooks. Disabling a webhook locks it
+// first but then touches only deliveries nobody has leased, which none of these writers waits on.
 import { sql } from "kysely";
 import type { Insertable } from "kysely";
 import { valuesCte } from "./bulk.js";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
-import { forNoKeyUpdate, forUpdate, forUpdateSkipLocked, fromDbBoolean, toDbBoolean, toJsonText } from "./dialect.js";
+import { forUpdate, forUpdateSkipLocked, fromDbBoolean, toDbBoolean, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
 import { addToLogTotals, lockWebhooksInOrder } from "./logs.js";
 import type { DeliveryStatus, DeliveryTable, LogTable } from "./schema.js";
@@ -90,19 +94,16 @@ export async function recordEvent(database: Database, input: RecordEventInput): 
 
     const requested = [...new Set(input.webhookIds)];
     if (requested.length === 0) return { eventId, deliveriesQueued: 0, replayed: false, deliveries: [] };
-    // Locked in id order because their logs_total changes below; a concurrent disable either commits
-    // first (and the webhook is skipped here) or waits for this event and cancels its delivery.
-    const active = await forNoKeyUpdate(
-      tx,
-      tx.db
-        .selectFrom("webhooks")
-        .select("id")
-        .where("id", "in", requested)
-        .where("agent_id", "=", input.agentId)
-        .where("enabled", "=", toDbBoolean(tx, true))
-        .where("deleted_at", "is", null)
-        .orderBy("id"),
-    ).execute();
+    // Read without a lock: the webhook rows are locked only by the counter update at the very end, to
+    // keep that hot lock short. A webhook disabled in between gets a delivery that the claim cancels.
+    const active = await tx.db
+      .selectFrom("webhooks")
+      .select("id")
+      .where("id", "in", requested)
+      .where("agent_id", "=", input.agentId)
+      .where("enabled", "=", toDbBoolean(tx, true))
+      .where("deleted_at", "is", null)
+      .execute();
     const activeIds = new Set(active.map((w) => w.id));
     const targets = requested.filter((id) => activeIds.has(id));
     if (targets.length === 0) return { eventId, deliveriesQueued: 0, replayed: false, deliveries: [] };
@@ -199,7 +200,9 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Leases up to `limit` due deliveries (pending, next_attempt_at ≤ now, no live lease), oldest due first.
+ * Leases up to `limit` due deliveries (pending, next_attempt_at ≤ now), longest due first, until
+ * now + leaseMs; a delivery whose lease has run out (now ≥ lease_expires_at) is due again. The
+ * returned batch is in no particular order.
  * On PostgreSQL concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED), so no delivery is
  * handed to two of them. Deliveries whose webhook has since been disabled or deleted are cancelled and
  * not returned.
@@ -215,13 +218,15 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         .select("id")
         .where("status", "=", "pending")
         .where("next_attempt_at", "<=", now)
-        .where((eb) => eb.or([eb("lease_expires_at", "is", null), eb("lease_expires_at", "<", now)]))
         .orderBy("next_attempt_at")
         .limit(limit),
     );
+    // The lease moves next_attempt_at to its expiry: a leased delivery is simply not due until the lease
+    // runs out, so "due" stays one index range (no filter on lease columns that the planner could
+    // misjudge) and an expired lease needs no sweeper.
     const claimed = await tx.db
       .updateTable("deliveries")
-      .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt })
+      .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt })
       .where("id", "in", due)
       .returning("id")
       .execute();
@@ -235,7 +240,6 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "d.id as deliveryId",
         "d.event_id as eventId",
         "d.webhook_id as webhookId",
-        "d.next_attempt_at as nextAttemptAt",
         "w.agent_id as agentId",
         "w.webhook_url as webhookUrl",
         "w.webhook_secret as webhookSecret",
@@ -253,8 +257,6 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "in",
         claimed.map((c) => c.id),
       )
-      .orderBy("d.next_attempt_at")
-      .orderBy("d.id")
       .execute();
 
     const inactive = rows.filter((r) => !fromDbBoolean(r.enabled) || r.deletedAt !== null);
@@ -394,25 +396,24 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
   if (unique.size === 0) return { recorded: [], skipped: [] };
 
   return inTransaction(database, async (tx) => {
-    const webhookIds = [...new Set([...unique.values()].map((o) => o.webhookId))].sort();
-    const webhooks = await forNoKeyUpdate(
-      tx,
-      tx.db.selectFrom("webhooks").select(["id", "enabled", "deleted_at"]).where("id", "in", webhookIds).orderBy("id"),
-    ).execute();
-    const activeWebhooks = new Set(
-      webhooks.filter((w) => fromDbBoolean(w.enabled) && w.deleted_at === null).map((w) => w.id),
-    );
-
+    // The webhook rows are not locked here but by the counter update at the end (see step 4), so that
+    // concurrent batches for the same webhook hold its row only briefly.
     const leased = await forUpdate(
       tx,
       tx.db
-        .selectFrom("deliveries")
-        .select(["id", "webhook_id", "current_log_id"])
-        .where("id", "in", [...unique.keys()])
-        .where("status", "=", "pending")
-        .where("lease_owner", "=", input.owner),
+        .selectFrom("deliveries as d")
+        .innerJoin("webhooks as w", "w.id", "d.webhook_id")
+        .select(["d.id", "d.status", "d.webhook_id", "d.current_log_id", "w.enabled", "w.deleted_at"])
+        .where("d.id", "in", [...unique.keys()])
+        .where("d.lease_owner", "=", input.owner),
+      "d",
     ).execute();
-    const ours = new Map(leased.map((d) => [d.id, d]));
+    // status is checked here, not in SQL: `status = 'pending'` matches the deliveries_due predicate and
+    // tempts PostgreSQL into AND-ing with a scan of the whole queue index.
+    const ours = new Map(leased.filter((d) => d.status === "pending").map((d) => [d.id, d]));
+    const activeWebhooks = new Set(
+      leased.filter((d) => fromDbBoolean(d.enabled) && d.deleted_at === null).map((d) => d.webhook_id),
+    );
 
     const applied: Array<AttemptOutcome & { final: "success" | "failed" | "cancelled" | null; nextLogId: string | null }> = [];
     const skipped: string[] = [];
@@ -513,6 +514,7 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
       if (o.nextLogId !== null) w.newLogs += 1;
       perWebhook.set(o.webhookId, w);
     }
+    await lockWebhooksInOrder(tx, perWebhook.keys());
     const counters = valuesCte(
       "c",
       [
@@ -571,7 +573,6 @@ export async function queueManualRetry(
       .executeTakeFirst();
     if (original === undefined) return { queued: false, reason: "log_not_found" };
     if (original.delivery_id === null) return { queued: false, reason: "no_delivery" };
-    await lockWebhooksInOrder(tx, [input.webhookId]);
     const delivery = await forUpdate(
       tx,
       tx.db.selectFrom("deliveries").select(["id", "status", "lease_owner", "current_log_id"]).where("id", "=", original.delivery_id),

@@ -37,12 +37,14 @@ export function forUpdateSkipLocked<DB, TB extends keyof DB, O>(
   return database.dialect === "postgres" ? query.forUpdate().skipLocked() : query;
 }
 
-/** Locks the selected rows until the transaction ends, so that no claimer takes them meanwhile. */
+/** Locks the selected rows (of table `of` only, in a join) until the transaction ends. */
 export function forUpdate<DB, TB extends keyof DB, O>(
   database: Database,
   query: SelectQueryBuilder<DB, TB, O>,
+  of?: TB & string,
 ): SelectQueryBuilder<DB, TB, O> {
-  return database.dialect === "postgres" ? query.forUpdate() : query;
+  if (database.dialect !== "postgres") return query;
+  return of === undefined ? query.forUpdate() : query.forUpdate(of as never);
 }
 
 /**

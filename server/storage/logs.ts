@@ -90,7 +90,8 @@ export async function findLog(database: Database, webhookId: string, logId: stri
  */
 export async function lockWebhooksInOrder(tx: Database, webhookIds: Iterable<string>): Promise<void> {
   const ids = [...new Set(webhookIds)].sort();
-  if (tx.dialect !== "postgres" || ids.length === 0) return;
+  // One row cannot be locked in two orders: the UPDATE that follows takes its lock.
+  if (tx.dialect !== "postgres" || ids.length < 2) return;
   await forNoKeyUpdate(tx, tx.db.selectFrom("webhooks").select("id").where("id", "in", ids).orderBy("id")).execute();
 }
 

@@ -66,7 +66,9 @@ export interface DeliveryTable {
   status: DeliveryStatus;
   /** Attempts whose outcome has been recorded. */
   attempts: number;
+  /** When the delivery is next due. A claim sets it to lease_expires_at: an expired lease is just due. */
   next_attempt_at: Millis;
+  /** The worker holding the delivery while it sends; null when nobody does. */
   lease_owner: string | null;
   lease_expires_at: Millis | null;
   /** The log row of the attempt that is queued or under way (the latest one once finished). */

@@ -87,3 +87,10 @@ export const postgresBackend: Backend = {
 const wanted = (process.env.TALKOVER_TEST_BACKENDS ?? "sqlite,postgres").split(",").map((s) => s.trim());
 
 export const backends: Backend[] = [sqliteBackend, postgresBackend].filter((b) => wanted.includes(b.name));
+
+/** A fresh, empty database's URL, for a child process to open itself (the CLI, a second worker). */
+export async function freshDatabaseUrl(dialect: Dialect): Promise<{ url: string; drop(): Promise<void> }> {
+  if (dialect === "postgres") return createDatabase(await postgresServerUrl());
+  const dir = await mkdtemp(join(tmpdir(), "talkover-sqlite-"));
+  return { url: `sqlite:${join(dir, "talkover.db")}`, drop: () => rm(dir, { recursive: true, force: true }) };
+}
