@@ -1427,7 +1427,7 @@ export interface components {
                 "application/json": components["schemas"]["ValidationError"];
             };
         };
-        /** @description The body is not valid JSON. */
+        /** @description The body is not a JSON object (or the URL cannot be decoded). */
         MalformedBody: {
             headers: {
                 [name: string]: unknown;

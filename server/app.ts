@@ -110,7 +110,8 @@ function toApiError(spec: ApiSpec, req: express.Request, err: any): ApiError | u
   const fromRequest = errors?.every((e) => !e.path?.startsWith("/response"));
   switch (err?.status) {
     case 400:
-      return errors && fromRequest ? validationFailed(toFieldErrors(spec, req, errors)) : failure(400, MESSAGES.malformedJson);
+      if (errors && fromRequest) return validationFailed(toFieldErrors(spec, req, errors));
+      return failure(400, err instanceof URIError || /decode/i.test(String(err?.message)) ? MESSAGES.malformedUrl : MESSAGES.malformedJson);
     case 404:
       return failure(404, MESSAGES.routeNotFound);
     case 405:

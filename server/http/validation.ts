@@ -54,7 +54,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
     const schema = () => fieldSchema(spec, req, location, field);
 
     switch (rule) {
-      case undefined: // the validator's only code-less request error: an unknown query parameter
+      case undefined: // code-less errors: an unknown query parameter, or a query parameter given twice
+        add(field, error.message.startsWith("Unknown query parameter") ? templates.additionalProperties : templates[`type.${schema().type}`]);
+        break;
       case "additionalProperties":
         add(field, templates.additionalProperties);
         break;

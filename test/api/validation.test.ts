@@ -101,7 +101,7 @@ describe.each(DIALECTS)("validation on %s", (dialect) => {
   it("malformed JSON is a 400 with the error envelope", async () => {
     const r = await t.api(webhooksPath(t), { method: "POST", body: '{"name": ' });
     expect(r.status).toBe(400);
-    expect(r.body).toEqual({ success: false, message: "The request body is not valid JSON." });
+    expect(r.body).toEqual({ success: false, message: "The request body is not a valid JSON object." });
   });
 
   it("a body that is not application/json is a 415", async () => {
@@ -126,6 +126,15 @@ describe.each(DIALECTS)("validation on %s", (dialect) => {
       expect(r.body.errors.per_page).toEqual([bad === "abc" ? "The per page field must be an integer." : "The per page field must be between 1 and 100."]);
     }
     expect((await t.api(`${logs}?page=0`)).body.errors).toEqual({ page: ["The page field must be at least 1."] });
+  });
+
+  it("a query parameter given twice is a 422, and an undecodable URL a 400", async () => {
+    const twice = await t.api(`${webhooksPath(t)}/${webhookId}/logs?per_page=1&per_page=2`);
+    expect(twice.status).toBe(422);
+    expect(twice.body.errors).toEqual({ per_page: ["The per page field must be an integer."] });
+    const undecodable = await t.api(`${webhooksPath(t)}/%E0%A4%A`);
+    expect(undecodable.status).toBe(400);
+    expect(undecodable.body).toEqual({ success: false, message: "The request URL is malformed." });
   });
 
   it("an unknown query parameter is a 422 naming it", async () => {

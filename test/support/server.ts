@@ -33,7 +33,7 @@ export const SERVICE_TOKEN = "test-service-token";
 
 export async function startTestServer(
   dialect: Dialect = "sqlite",
-  options: { config?: Partial<Config>; engine?: StartOptions["engine"] } = {},
+  options: { config?: Partial<Config>; engine?: StartOptions["engine"]; logger?: StartOptions["logger"] } = {},
 ): Promise<TestServer> {
   const database = await (dialect === "postgres" ? postgresBackend : sqliteBackend).open();
   const config: Config = {
@@ -47,7 +47,7 @@ export async function startTestServer(
     allowPrivateTargets: true,
     ...options.config,
   };
-  const server = await startServer(config, { database, logger: createLogger(config.logLevel), engine: { worker: { pollIntervalMs: 50 }, ...options.engine } });
+  const server = await startServer(config, { database, logger: options.logger ?? createLogger(config.logLevel), engine: { worker: { pollIntervalMs: 50 }, ...options.engine } });
   const environment = await createEnvironment(database, { name: "Test" });
   const agent = await createAgent(database, { environmentId: environment.id, name: "Test agent" });
 
