@@ -31,7 +31,7 @@ export interface paths {
          *     next event already reaches it. `timeout`, `max_retries` and `enabled` take their defaults when omitted.
          *
          *     Use HTTPS endpoints in production, set a `webhook_secret` and verify each delivery's signature, and try
-         *     the endpoint with [Test a webhook](#operation/testWebhook) before relying on it.
+         *     the endpoint with **Send a test delivery** (`testWebhook`) before relying on it.
          *
          *     Answers `201 Created` (Talkover's own reference leaves the code unsaid).
          */
@@ -806,7 +806,7 @@ export interface webhooks {
         put?: never;
         /**
          * Test delivery
-         * @description Sent by [Test a webhook](#operation/testWebhook), signed like every delivery. It is not an agent event,
+         * @description Sent by **Send a test delivery** (`testWebhook`), signed like every delivery. It is not an agent event,
          *     has no envelope and is never retried. Its `timestamp` has milliseconds.
          */
         post: operations["webhookTest"];
