@@ -1,11 +1,11 @@
 // The one place that reads openapi.yaml. The events catalogue, validation limits and messages the server
 // uses all come from here, so the document stays the single source of truth.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import type { components } from "../generated/api.js";
+import { packageFile } from "./package-files.js";
 
-export const SPEC_PATH = fileURLToPath(new URL("../openapi.yaml", import.meta.url));
+export const SPEC_PATH = packageFile("openapi.yaml");
 
 export type WebhookEvent = components["schemas"]["WebhookEventType"];
 

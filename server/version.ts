@@ -1,7 +1,8 @@
 // The package version, for the User-Agent of deliveries and the CLI.
 import { readFileSync } from "node:fs";
+import { packageFile } from "./package-files.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
 
 export const VERSION = pkg.version;
 export const USER_AGENT = `Talkover-Webhooks/${VERSION} (+https://app.talkover.ai)`;

@@ -1,0 +1,62 @@
+// Walks every page of a webhook's delivery logs. Pages are numbered from 1 and `pagination.last_page` says
+// where they end; an empty page ends the walk too, so a misbehaving server cannot make it loop forever.
+import type { Client } from "openapi-fetch";
+import type { operations, paths } from "../generated/api.js";
+import type { WebhookLog, WebhookLogPage } from "./types.js";
+
+type ListLogs = operations["listWebhookLogs"];
+
+/** The error bodies `listWebhookLogs` can answer (401, 404, 422, 429), as the document types them. */
+export type ListLogsErrorBody = {
+  [Status in Exclude<keyof ListLogs["responses"], 200>]: ListLogs["responses"][Status]["content"]["application/json"];
+}[Exclude<keyof ListLogs["responses"], 200>];
+
+/**
+ * Thrown by the iterators only (an iterator has no other way to report a failed page); every other call
+ * returns its error body as a value. `body` is the documented error body, `status` its HTTP status.
+ */
+export class TalkoverApiError<Body = unknown> extends Error {
+  override readonly name = "TalkoverApiError";
+  constructor(
+    readonly status: number,
+    readonly body: Body,
+    readonly response: Response,
+  ) {
+    const message = body && typeof body === "object" && "message" in body ? String(body.message) : `HTTP ${status}`;
+    super(`Talkover API ${status}: ${message}`);
+  }
+}
+
+export interface LogPagesOptions {
+  /** Rows per page, 1 to 100 (the server's default is 25). */
+  perPage?: number;
+  /** First page to read, from 1. */
+  startPage?: number;
+}
+
+export async function* logPages(
+  client: Client<paths>,
+  agentId: string,
+  webhookId: string,
+  { perPage, startPage = 1 }: LogPagesOptions = {},
+): AsyncGenerator<WebhookLogPage, void, undefined> {
+  for (let page = startPage; ; page++) {
+    const query: NonNullable<ListLogs["parameters"]["query"]> = { page };
+    if (perPage !== undefined) query.per_page = perPage;
+    const { data, error, response } = await client.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+      params: { path: { agent_id: agentId, webhook_id: webhookId }, query },
+    });
+    if (!data) throw new TalkoverApiError<ListLogsErrorBody>(response.status, error, response);
+    yield data;
+    if (data.data.length === 0 || page >= data.pagination.last_page) return;
+  }
+}
+
+export async function* logRows(
+  client: Client<paths>,
+  agentId: string,
+  webhookId: string,
+  options?: LogPagesOptions,
+): AsyncGenerator<WebhookLog, void, undefined> {
+  for await (const page of logPages(client, agentId, webhookId, options)) yield* page.data;
+}

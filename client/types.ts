@@ -1,0 +1,58 @@
+// The names a consumer needs, as aliases of the types openapi-typescript generates from openapi.yaml.
+// Never copy a shape here by hand: when the document changes, `npm run generate` changes these too.
+import type { components, operations, paths, webhooks } from "../generated/api.js";
+
+export type { components, operations, paths, webhooks };
+
+type Schemas = components["schemas"];
+
+// Resources and requests
+export type Webhook = Schemas["Webhook"];
+export type WebhookCreate = Schemas["WebhookCreate"];
+export type WebhookUpdate = Schemas["WebhookUpdate"];
+export type WebhookStatus = Schemas["WebhookStatus"];
+export type WebhookTestRequest = Schemas["WebhookTestRequest"];
+export type WebhookLog = Schemas["WebhookLog"];
+export type WebhookLogStatus = Schemas["WebhookLogStatus"];
+export type Pagination = Schemas["Pagination"];
+export type EventIntake = Schemas["EventIntake"];
+
+/** One of the 22 agent events a webhook can subscribe to (`event_phone_call_started`, …). */
+export type WebhookEventName = Schemas["WebhookEventType"];
+export type AvailableEvents = Schemas["AvailableEvents"];
+
+// Response bodies
+export type WebhookListResponse = Schemas["WebhookListResponse"];
+export type WebhookResponse = Schemas["WebhookResponse"];
+export type WebhookCreatedResponse = Schemas["WebhookCreatedResponse"];
+export type WebhookUpdatedResponse = Schemas["WebhookUpdatedResponse"];
+export type WebhookToggledResponse = Schemas["WebhookToggledResponse"];
+export type WebhookTestResponse = Schemas["WebhookTestResponse"];
+export type WebhookLogPage = Schemas["WebhookLogPage"];
+export type RetryQueuedResponse = Schemas["RetryQueuedResponse"];
+export type EventAcceptedResponse = Schemas["EventAcceptedResponse"];
+export type SuccessMessage = Schemas["SuccessMessage"];
+export type HealthStatus = Schemas["HealthStatus"];
+
+// Error bodies (returned as `error` by the client, never thrown)
+export type ErrorMessage = Schemas["ErrorMessage"];
+export type AuthError = Schemas["AuthError"];
+export type ValidationError = Schemas["ValidationError"];
+export type NotRetriableError = Schemas["NotRetriableError"];
+
+/**
+ * Every body Talkover POSTs to a receiver: the union of the `webhooks:` section of openapi.yaml
+ * (the 22 `*Event` schemas and `WebhookTestEvent`). Narrow it with `switch (delivery.event)`.
+ */
+export type WebhookDelivery = {
+  [Name in keyof webhooks]: webhooks[Name]["post"]["requestBody"]["content"]["application/json"];
+}[keyof webhooks];
+
+/** The `event` of a delivery: an agent event name, or `webhook.test`. */
+export type WebhookDeliveryEvent = WebhookDelivery["event"];
+
+/** The delivery body of one event: `DeliveryOf<"event_phone_call_ended">` is `PhoneCallEndedEvent`. */
+export type DeliveryOf<Event extends WebhookDeliveryEvent> = Extract<WebhookDelivery, { event: Event }>;
+
+export type WebhookTestEvent = Schemas["WebhookTestEvent"];
+export type WebhookEnvelope = Schemas["WebhookEnvelope"];

@@ -1,0 +1,91 @@
+import { describe, expect, test } from "vitest";
+import { createTalkoverClient, retryDelayMs } from "../../client/index.js";
+import { fakeFetch, json } from "./fake-fetch.js";
+
+const AGENT = "9fbef0b7-8d4e-4a08-9207-66c22155721d";
+const TOO_MANY = { success: false, message: "Too many requests. Please try again later." };
+const LIST = { success: true, data: { webhooks: [], available_events: {} } };
+const list = { params: { path: { agent_id: AGENT } } };
+
+describe("retryOn429", () => {
+  test("is off by default: a 429 is returned as the typed error after one request", async () => {
+    const fetch = fakeFetch(() => json(429, TOO_MANY, { "Retry-After": "0" }));
+    const { error, response } = await createTalkoverClient({ token: "t", fetch }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(response.status).toBe(429);
+    expect(error).toEqual(TOO_MANY);
+    expect(fetch.requests).toHaveLength(1);
+  });
+
+  test("retries until the answer is not a 429", async () => {
+    const fetch = fakeFetch((_, i) => (i < 2 ? json(429, TOO_MANY, { "Retry-After": "0" }) : json(200, LIST)));
+    const { data } = await createTalkoverClient({ token: "t", fetch, retryOn429: true }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(data).toEqual(LIST);
+    expect(fetch.requests).toHaveLength(3);
+  });
+
+  test("gives up after maxRetries and returns the last 429", async () => {
+    const fetch = fakeFetch(() => json(429, TOO_MANY, { "Retry-After": "0" }));
+    const client = createTalkoverClient({ token: "t", fetch, retryOn429: { maxRetries: 2 } });
+    const { error } = await client.GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(error).toEqual(TOO_MANY);
+    expect(fetch.requests).toHaveLength(3);
+  });
+
+  test("does not wait longer than maxDelayMs: the 429 is returned at once", async () => {
+    const fetch = fakeFetch(() => json(429, TOO_MANY, { "Retry-After": "3600" }));
+    const started = Date.now();
+    const client = createTalkoverClient({ token: "t", fetch, retryOn429: { maxDelayMs: 5_000 } });
+    const { response } = await client.GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(response.status).toBe(429);
+    expect(fetch.requests).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  test("waits Retry-After seconds before the retry", async () => {
+    const fetch = fakeFetch((_, i) => (i === 0 ? json(429, TOO_MANY, { "Retry-After": "1" }) : json(200, LIST)));
+    const started = Date.now();
+    await createTalkoverClient({ token: "t", fetch, retryOn429: true }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(fetch.requests).toHaveLength(2);
+  });
+
+  test("a retried POST sends the same body and token again", async () => {
+    const fetch = fakeFetch((_, i) =>
+      i === 0 ? json(429, TOO_MANY, { "Retry-After": "0" }) : json(202, { success: true, message: "Event accepted", data: {} }),
+    );
+    const client = createTalkoverClient({ token: "service", fetch, retryOn429: true });
+    await client.POST("/internal/v1/agents/{agent_id}/events", {
+      params: { path: { agent_id: AGENT } },
+      body: { event: "event_recording", data: { call_id: "c1" } },
+    });
+    expect(fetch.requests).toHaveLength(2);
+    expect(fetch.requests[1]!.body).toBe(fetch.requests[0]!.body);
+    expect(fetch.requests[1]!.headers.get("Authorization")).toBe("Bearer service");
+  });
+});
+
+describe("retryDelayMs", () => {
+  const now = Date.UTC(2025, 8, 3, 23, 20, 0);
+  const answer = (headers: Record<string, string>) => new Response(null, { status: 429, headers });
+
+  test("Retry-After in seconds", () => {
+    expect(retryDelayMs(answer({ "Retry-After": "12" }), 1, now)).toBe(12_000);
+  });
+
+  test("Retry-After as an HTTP date", () => {
+    expect(retryDelayMs(answer({ "Retry-After": new Date(now + 7_000).toUTCString() }), 1, now)).toBe(7_000);
+  });
+
+  test("X-RateLimit-Reset (Unix seconds) when there is no Retry-After", () => {
+    expect(retryDelayMs(answer({ "X-RateLimit-Reset": String(now / 1000 + 30) }), 1, now)).toBe(30_000);
+    expect(retryDelayMs(answer({ "X-RateLimit-Reset": String(now / 1000 - 30) }), 1, now)).toBe(0);
+  });
+
+  test("Retry-After wins over X-RateLimit-Reset", () => {
+    expect(retryDelayMs(answer({ "Retry-After": "2", "X-RateLimit-Reset": String(now / 1000 + 30) }), 1, now)).toBe(2_000);
+  });
+
+  test("without either header: 1 s, 2 s, 4 s by attempt", () => {
+    expect([1, 2, 3].map((attempt) => retryDelayMs(answer({}), attempt, now))).toEqual([1_000, 2_000, 4_000]);
+  });
+});

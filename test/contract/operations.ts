@@ -1,0 +1,607 @@
+// ONE contract suite for every operation of openapi.yaml, driven through the typed client, that runs against
+// any implementation of the API: the Prism mock (test/contract/prism.test.ts) and the real server
+// (test/contract/server.test.ts). Each answer must have a documented status and a body valid against that
+// status's schema. Exact values are asserted where a static mock and a real server agree (the documented
+// messages and examples); what needs state (ids read back, pagination arithmetic, deliveries) runs only when
+// the target says `stateful: true`.
+//
+// Prism is steered with `Prefer: code=…, example=…`; a real server ignores that header, and every request
+// that carries one is built so the real server answers the same on its own (unknown ids, invalid bodies…).
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createTalkoverClient, type TalkoverClient } from "../../client/index.js";
+import type { Webhook, WebhookCreate, WebhookEventName, WebhookLog, WebhookLogPage } from "../../client/types.js";
+import { loadSpec } from "../../server/spec.js";
+import { componentErrors } from "../support/spec-schemas.js";
+import { operationIds, responseErrors } from "./spec-responses.js";
+
+/**
+ * What a suite runs against. Build one per run in `setup`; the suite calls `teardown` once at the end.
+ *
+ * ```ts
+ * defineContractSuite("reference server", async () => {
+ *   const server = await startTestServer();            // yours
+ *   return {
+ *     baseUrl: server.url,                              // origin only: the document's paths are full
+ *     token: server.environmentToken,                   // talq_… of the environment owning agentId
+ *     serviceToken: server.serviceToken,                // TALKOVER_SERVICE_TOKEN
+ *     agentId: server.agentId,                          // an agent with no webhooks yet
+ *     foreignAgentId: server.otherEnvironmentAgentId,   // optional
+ *     stateful: true,
+ *     deliversEvents: true,                             // the delivery worker runs
+ *     teardown: () => server.stop(),
+ *   };
+ * });
+ * ```
+ */
+export interface ContractTarget {
+  /** Origin of the API (`http://127.0.0.1:PORT`): the paths in openapi.yaml already start with `/api/v1` or `/internal/v1`. */
+  baseUrl: string;
+  /** An environment token (`Authorization: Bearer …`) of the environment that owns `agentId`. */
+  token: string;
+  /** The service token of the Internal operations (`ingestEvent`). */
+  serviceToken: string;
+  /** An agent of that environment; it should have no webhooks when the suite starts. */
+  agentId: string;
+  /** An agent of ANOTHER environment: it must answer exactly like one that does not exist. Optional. */
+  foreignAgentId?: string;
+  teardown(): Promise<void>;
+}
+
+export type ContractSetup = () => Promise<ContractTarget>;
+
+/** What the target can do, known before it starts: it decides which tests the suite defines. */
+export interface ContractCapabilities {
+  /**
+   * true for a real server: what the suite writes is read back (ids chain from call to call, fields echo,
+   * pagination adds up, the test delivery is logged). false for a static mock (Prism), which answers its examples.
+   */
+  stateful: boolean;
+  /**
+   * true when the server's delivery worker runs, so an ingested event becomes attempts in the webhook's logs
+   * within seconds (needed to retry a failed delivery by hand). Only read when `stateful`.
+   */
+  deliversEvents?: boolean;
+  /** The setup gives `foreignAgentId`. */
+  foreignAgent?: boolean;
+  /** A stateful target's per-token limit: the suite spends it, last, to see the 429. */
+  rateLimitPerMinute?: number;
+  /**
+   * false to send only requests that openapi.yaml allows (default true): behind `prism proxy --errors` an
+   * invalid request is answered by Prism itself and never reaches the server.
+   */
+  invalidRequests?: boolean;
+}
+
+/** Defines a test only where it applies to the target, rather than defining it and skipping it. */
+function testIf(condition: boolean, title: string, fn: () => Promise<void>, timeout?: number): void {
+  if (condition) test(title, fn, timeout);
+}
+
+// Deliveries to this address fail fast whatever the server's address policy: loopback is blocked, or
+// (when a test server allows it) port 9 refuses the connection.
+const FAILING_URL = "https://127.0.0.1:9/webhook";
+const MICROSECONDS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const WRONG_TOKEN = "talq_" + "0".repeat(40);
+/** Deliberately not an event of the catalogue: the typed client would refuse it otherwise. */
+const OUTSIDE_CATALOGUE = "event_bogus" as unknown as WebhookEventName;
+
+interface Answer {
+  response: Response;
+  data?: unknown;
+  error?: unknown;
+}
+
+export function defineContractSuite(name: string, caps: ContractCapabilities, setup: ContractSetup): void {
+  const sendsInvalid = caps.invalidRequests !== false;
+  describe(`contract: ${name}`, () => {
+    let target: ContractTarget;
+    let api: TalkoverClient;
+    let service: TalkoverClient;
+    let anonymous: TalkoverClient;
+    let wrongToken: TalkoverClient;
+    const covered = new Set<string>();
+    let webhook: Webhook | undefined;
+    let testLog: WebhookLog | undefined;
+
+    beforeAll(async () => {
+      target = await setup();
+      const client = (token: string) => createTalkoverClient({ baseUrl: target.baseUrl, token });
+      api = client(target.token);
+      service = client(target.serviceToken);
+      anonymous = client("");
+      wrongToken = client(WRONG_TOKEN);
+    }, 120_000);
+
+    afterAll(async () => {
+      await target?.teardown();
+    });
+
+    /** The answer has `status`, a status documented for `operationId`, and a body valid against its schema. */
+    function expectDocumented(operationId: string, answer: Answer, status: number): void {
+      covered.add(operationId);
+      const body = answer.data ?? answer.error;
+      expect(answer.response.status, `${operationId}: ${JSON.stringify(body)}`).toBe(status);
+      expect(responseErrors(operationId, answer.response, body)).toEqual([]);
+    }
+
+    const prefer = (value: string) => ({ headers: { Prefer: value } });
+    const agent = () => ({ agent_id: target.agentId });
+    const hook = () => {
+      if (!webhook) throw new Error("the create step failed; nothing to address");
+      return { agent_id: target.agentId, webhook_id: webhook.id };
+    };
+
+    describe("probes", () => {
+      test("GET /healthz answers 200 {status: ok} without a token", async () => {
+        const answer = await anonymous.GET("/healthz");
+        expectDocumented("getHealth", answer, 200);
+        expect(answer.data).toEqual({ status: "ok" });
+      });
+
+      test("GET /readyz answers 200 {status: ok} when ready", async () => {
+        const answer = await anonymous.GET("/readyz");
+        expectDocumented("getReadiness", answer, 200);
+        expect(answer.data).toEqual({ status: "ok" });
+      });
+    });
+
+    describe("authentication", () => {
+      testIf(sendsInvalid, "a request without a token is 401 'Missing Bearer Token'", async () => {
+        const answer = await anonymous.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        expectDocumented("listWebhooks", answer, 401);
+        expect(answer.error).toEqual({ message: "Missing Bearer Token" });
+      });
+
+      test("a token that matches no environment is 401 'Invalid Bearer Token'", async () => {
+        const answer = await wrongToken.GET("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          ...prefer("code=401, example=invalid"),
+        });
+        expectDocumented("listWebhooks", answer, 401);
+        expect(answer.error).toEqual({ message: "Invalid Bearer Token" });
+      });
+    });
+
+    describe("webhooks", () => {
+      test("listWebhooks answers the webhooks, the events catalogue in the document's order, and rate-limit headers", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        expectDocumented("listWebhooks", answer, 200);
+        expect(Object.keys(answer.data!.data.available_events)).toEqual([...loadSpec().events]);
+        for (const header of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]) {
+          expect(answer.response.headers.get(header), header).toMatch(/^\d+$/);
+        }
+        if (caps.stateful) expect(answer.data!.data.webhooks).toEqual([]);
+      });
+
+      test("an unknown agent is 404 'Agent not found in this environment.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: { agent_id: randomUUID() } },
+          ...prefer("code=404, example=agent"),
+        });
+        expectDocumented("listWebhooks", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Agent not found in this environment." });
+      });
+
+      testIf(Boolean(caps.foreignAgent), "another environment's agent answers exactly like an unknown one", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: { agent_id: target.foreignAgentId! } },
+          ...prefer("code=404, example=agent"),
+        });
+        expectDocumented("listWebhooks", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Agent not found in this environment." });
+      });
+
+      testIf(sendsInvalid, "an unknown query parameter is 422 'The colour field is prohibited.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", {
+          // Deliberately outside the document: the typed client allows no query here.
+          params: { path: agent(), query: { colour: "red" } as never },
+          ...prefer("code=422, example=unknown_query"),
+        });
+        expectDocumented("listWebhooks", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { colour: ["The colour field is prohibited."] } });
+      });
+
+      testIf(sendsInvalid, "createWebhook without webhook_url and with no events is 422 with the published messages", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: { name: "My Webhook", events: [] } as never, // deliberately invalid
+          ...prefer("code=422, example=seed"),
+        });
+        expectDocumented("createWebhook", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: {
+            webhook_url: ["The webhook url field is required."],
+            events: ["The events field must contain at least 1 items."],
+          },
+        });
+      });
+
+      testIf(sendsInvalid, "createWebhook with values out of range is 422 with one message per field", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: outOfRange(),
+          ...prefer("code=422, example=limits"),
+        });
+        expectDocumented("createWebhook", answer, 422);
+        expect(answer.error).toEqual(limitsError);
+      });
+
+      testIf(sendsInvalid, "createWebhook with a body that is not JSON is 400", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: {} as never,
+          bodySerializer: () => "{",
+          ...prefer("code=400, example=malformed"),
+        });
+        covered.add("createWebhook");
+        expect(answer.response.status).toBe(400);
+        // Prism answers malformed JSON with its own body ({"error": {"code": "invalid_json"}}), not the document's.
+        if (caps.stateful) {
+          expectDocumented("createWebhook", answer, 400);
+          expect(answer.error).toEqual({ success: false, message: "The request body is not a valid JSON object." });
+        }
+      });
+
+      testIf(sendsInvalid, "createWebhook with a body that is not application/json is 415", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: {} as never,
+          bodySerializer: () => "name=My+Webhook",
+          headers: { "Content-Type": "text/plain", Prefer: "code=415" },
+        });
+        expectDocumented("createWebhook", answer, 415);
+        expect(answer.error).toEqual({ success: false, message: "The request body must be application/json." });
+      });
+
+      test("createWebhook answers 201 with the webhook, never its secret", async () => {
+        const sent = {
+          name: "My Webhook",
+          webhook_url: FAILING_URL,
+          webhook_secret: "optional_secret_for_hmac",
+          events: ["event_phone_call_started", "event_phone_call_ended"] satisfies WebhookEventName[],
+          timeout: 30,
+          max_retries: 0, // a failed delivery ends `failed` at once, so it can be retried by hand below
+          enabled: true,
+        };
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() }, body: sent });
+        expectDocumented("createWebhook", answer, 201);
+        const created = answer.data!;
+        expect(created.message).toBe("Webhook created successfully");
+        expect(created.data).not.toHaveProperty("webhook_secret");
+        expect(created.data).toMatchObject({ name: sent.name, events: sent.events, timeout: 30, enabled: true, events_count: 2, status: "active" });
+        expect(created.data.created_at).toMatch(MICROSECONDS_UTC);
+        expect(created.data.updated_at).toMatch(MICROSECONDS_UTC);
+        if (caps.stateful) {
+          expect(created.data).toMatchObject({ agent_id: target.agentId, webhook_url: FAILING_URL, max_retries: 0 });
+        }
+        webhook = created.data;
+      });
+
+      test("showWebhook answers the webhook", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { params: { path: hook() } });
+        expectDocumented("showWebhook", answer, 200);
+        expect(answer.data!.data.id).toBe(webhook!.id);
+        if (caps.stateful) expect(answer.data!.data).toEqual(webhook);
+      });
+
+      test("an unknown webhook is 404 'Webhook not found.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: { agent_id: target.agentId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("showWebhook", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
+      testIf(caps.stateful, "listWebhooks then lists the new webhook", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        expectDocumented("listWebhooks", answer, 200);
+        expect(answer.data!.data.webhooks).toEqual([webhook]);
+      });
+
+      test("updateWebhook changes only the fields sent", async () => {
+        const answer = await api.PUT("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: hook() },
+          body: { name: "Call lifecycle", events: ["event_phone_call_started", "event_phone_call_ended", "event_recording"] },
+        });
+        expectDocumented("updateWebhook", answer, 200);
+        expect(answer.data!.message).toBe("Webhook updated successfully");
+        expect(answer.data!.data).toMatchObject({
+          name: "Call lifecycle",
+          events: ["event_phone_call_started", "event_phone_call_ended", "event_recording"],
+          events_count: 3,
+        });
+        if (caps.stateful) {
+          const { name: _n, events: _e, events_count: _c, updated_at: _u, ...unchanged } = webhook!;
+          expect(answer.data!.data).toMatchObject(unchanged);
+          expect(answer.data!.data.updated_at >= webhook!.updated_at).toBe(true);
+        }
+        webhook = answer.data!.data;
+      });
+
+      testIf(sendsInvalid, "updateWebhook with values out of range is 422 with one message per field", async () => {
+        const answer = await api.PUT("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: hook() },
+          body: outOfRange(),
+          ...prefer("code=422, example=limits"),
+        });
+        expectDocumented("updateWebhook", answer, 422);
+        expect(answer.error).toEqual(limitsError);
+      });
+
+      test("toggleWebhook disables an enabled webhook, then enables it again", async () => {
+        const off = await api.PATCH("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/toggle", {
+          params: { path: hook() },
+          ...prefer("example=disabled"),
+        });
+        expectDocumented("toggleWebhook", off, 200);
+        expect(off.data!.message).toBe("Webhook disabled");
+        expect(off.data!.data).toMatchObject({ enabled: false, status: "disabled" });
+
+        const on = await api.PATCH("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/toggle", {
+          params: { path: hook() },
+          ...prefer("example=enabled"),
+        });
+        expectDocumented("toggleWebhook", on, 200);
+        expect(on.data!.message).toBe("Webhook enabled");
+        expect(on.data!.data).toMatchObject({ enabled: true, status: "active" });
+      });
+
+      test("testWebhook answers 200 and says in `success` whether the receiver accepted", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test", { params: { path: hook() } });
+        expectDocumented("testWebhook", answer, 200);
+        const result = answer.data!;
+        expect(result.message).toMatch(/^(Test webhook sent successfully|Webhook test failed: .+)$/);
+        expect(result.success).toBe(result.message === "Test webhook sent successfully");
+        if (caps.stateful) expect(result.success).toBe(false); // FAILING_URL
+      });
+
+      testIf(sendsInvalid, "testWebhook with another url is 422 when that url is not http(s)", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test", {
+          params: { path: hook() },
+          body: { url: "ftp://example.com/webhook" },
+          ...prefer("code=422"),
+        });
+        expectDocumented("testWebhook", answer, 422);
+        if (caps.stateful) expect(Object.keys((answer.error as { errors: object }).errors)).toEqual(["url"]);
+      });
+    });
+
+    describe("logs", () => {
+      test("listWebhookLogs answers a page of attempts; the test delivery is logged", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { per_page: 50 } },
+        });
+        expectDocumented("listWebhookLogs", answer, 200);
+        const page = answer.data!;
+        expect(page.pagination.current_page).toBe(1);
+        if (caps.stateful) {
+          expect(page.pagination.per_page).toBe(50);
+          testLog = page.data.find((row) => row.event === "webhook.test");
+          expect(testLog).toMatchObject({ webhook_id: webhook!.id, attempt: 1, status: "failed" });
+        } else {
+          testLog = page.data[0];
+        }
+      });
+
+      testIf(sendsInvalid, "per_page above 100 is 422 'The per page field must be between 1 and 100.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { per_page: 500 } },
+          ...prefer("code=422, example=per_page"),
+        });
+        expectDocumented("listWebhookLogs", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: { per_page: ["The per page field must be between 1 and 100."] },
+        });
+      });
+
+      test("the client's page iterator walks pages 1 to last_page", async () => {
+        const pages: WebhookLogPage[] = [];
+        for await (const page of api.logPages(target.agentId, webhook!.id, { perPage: 1 })) pages.push(page);
+        covered.add("listWebhookLogs");
+        const first = pages[0]!;
+        for (const page of pages) expect(componentErrors("WebhookLogPage", page)).toEqual([]);
+        expect(pages).toHaveLength(Math.max(1, first.pagination.last_page));
+        if (caps.stateful) {
+          const rows = pages.flatMap((page) => page.data);
+          expect(pages.map((page) => page.pagination.current_page)).toEqual(pages.map((_, i) => i + 1));
+          expect(pages.every((page) => page.data.length <= 1 && page.pagination.per_page === 1)).toBe(true);
+          expect(rows).toHaveLength(first.pagination.total);
+          expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
+        }
+      });
+
+      test("logs of an unknown webhook are 404 'Webhook not found.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: { agent_id: target.agentId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("listWebhookLogs", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
+      test("a test delivery cannot be retried: 422 LOG_NOT_RETRIABLE", async () => {
+        expect(testLog, "the logs step found no row").toBeDefined();
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { ...hook(), log_id: testLog!.id } },
+          ...prefer("code=422"),
+        });
+        expectDocumented("retryWebhookLog", answer, 422);
+        expect(answer.error).toEqual({ success: false, message: "Log cannot be retried", code: "LOG_NOT_RETRIABLE" });
+      });
+
+      test("retrying an unknown log is 404 'Log not found.'", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { ...hook(), log_id: randomUUID() } },
+          ...prefer("code=404, example=log"),
+        });
+        expectDocumented("retryWebhookLog", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Log not found." });
+      });
+    });
+
+    describe("event intake (service token)", () => {
+      const idempotencyKey = `contract-${randomUUID()}`;
+      let eventId: string | undefined;
+      const event = () => ({
+        event: "event_phone_call_ended" as const,
+        occurred_at: "2025-09-03T23:20:46.000000Z",
+        idempotency_key: idempotencyKey,
+        data: { call_id: randomUUID(), direction: "outbound", duration: 45, status: "completed" },
+      });
+
+      test("ingestEvent answers 202 and queues one delivery per subscribed webhook", async () => {
+        const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+          params: { path: agent() },
+          body: event(),
+          ...prefer("example=accepted"),
+        });
+        expectDocumented("ingestEvent", answer, 202);
+        const accepted = answer.data!;
+        expect(accepted.message).toBe("Event accepted");
+        expect(accepted.data.replayed).toBe(false);
+        if (caps.stateful) expect(accepted.data.deliveries_queued).toBe(1);
+        eventId = accepted.data.event_id;
+      });
+
+      test("ingestEvent with an idempotency key seen before replays the event and queues nothing", async () => {
+        const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+          params: { path: agent() },
+          body: event(),
+          ...prefer("example=replayed"),
+        });
+        expectDocumented("ingestEvent", answer, 202);
+        expect(answer.data!.data).toEqual({ event_id: eventId, deliveries_queued: 0, replayed: true });
+      });
+
+      test("ingestEvent with an environment token is 401 'Invalid Bearer Token'", async () => {
+        const answer = await api.POST("/internal/v1/agents/{agent_id}/events", {
+          params: { path: agent() },
+          body: event(),
+          ...prefer("code=401, example=invalid"),
+        });
+        expectDocumented("ingestEvent", answer, 401);
+        expect(answer.error).toEqual({ message: "Invalid Bearer Token" });
+      });
+
+      testIf(sendsInvalid, "ingestEvent of an event outside the catalogue is 422 'The selected event is invalid.'", async () => {
+        const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+          params: { path: agent() },
+          body: { event: OUTSIDE_CATALOGUE, data: {} },
+          ...prefer("code=422, example=unknown_event"),
+        });
+        expectDocumented("ingestEvent", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { event: ["The selected event is invalid."] } });
+      });
+
+      test("ingestEvent for an unknown agent is 404", async () => {
+        const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+          params: { path: { agent_id: randomUUID() } },
+          body: { ...event(), idempotency_key: `contract-${randomUUID()}` },
+          ...prefer("code=404, example=agent"),
+        });
+        expectDocumented("ingestEvent", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Agent not found in this environment." });
+      });
+
+      testIf(!caps.stateful || Boolean(caps.deliversEvents), "a failed delivery is retried by hand as a new attempt one higher", async () => {
+        // Mock: any log id; real server: wait for the worker to fail the delivery queued above.
+        const failed = caps.stateful ? await waitForFailedAttempt() : testLog!;
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { ...hook(), log_id: failed.id } },
+        });
+        expectDocumented("retryWebhookLog", answer, 200);
+        expect(answer.data!.message).toBe("Webhook retry queued successfully");
+        expect(answer.data!.data.queued_at).toMatch(MICROSECONDS_UTC);
+        if (caps.stateful) {
+          expect(answer.data!.data.original_log_id).toBe(failed.id);
+          const rows: WebhookLog[] = [];
+          for await (const row of api.logs(target.agentId, webhook!.id, { perPage: 100 })) rows.push(row);
+          const original = rows.find((row) => row.id === failed.id);
+          expect(original).toEqual(failed); // the original row stays as it was
+          expect(rows.find((row) => row.id === answer.data!.data.log_id)).toMatchObject({ attempt: failed.attempt + 1, event: failed.event });
+        }
+      }, 30_000);
+
+      async function waitForFailedAttempt(): Promise<WebhookLog> {
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline) {
+          for await (const row of api.logs(target.agentId, webhook!.id, { perPage: 100 })) {
+            if (row.event === "event_phone_call_ended" && row.status === "failed") return row;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        throw new Error("no failed attempt of the ingested event appeared in the logs within 20 s");
+      }
+    });
+
+    describe("deletion", () => {
+      test("deleteWebhook answers 200 'Webhook deleted successfully'", async () => {
+        const answer = await api.DELETE("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { params: { path: hook() } });
+        expectDocumented("deleteWebhook", answer, 200);
+        expect(answer.data).toEqual({ success: true, message: "Webhook deleted successfully" });
+      });
+
+      test("a deleted webhook and its logs answer 404", async () => {
+        const shown = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: hook() },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("showWebhook", shown, 404);
+        expect(shown.error).toEqual({ success: false, message: "Webhook not found." });
+        const logs = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook() },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("listWebhookLogs", logs, 404);
+        const deleted = await api.DELETE("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: hook() },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("deleteWebhook", deleted, 404);
+      });
+    });
+
+    // Last: on a real server it spends the token's whole budget.
+    describe("rate limit", () => {
+      testIf(!caps.stateful || caps.rateLimitPerMinute !== undefined, "over the limit is 429 'Too many requests. Please try again later.' with Retry-After", async () => {
+        // A mock answers 429 when asked; a real server once the minute's budget is spent (twice the limit
+        // bounds the loop even if a new window opens half-way).
+        let answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() }, ...prefer("code=429") });
+        for (let i = 0; answer.response.status !== 429 && i < 2 * (caps.rateLimitPerMinute ?? 0); i++) {
+          answer = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        }
+        expectDocumented("listWebhooks", answer, 429);
+        expect(answer.error).toEqual({ success: false, message: "Too many requests. Please try again later." });
+        expect(answer.response.headers.get("Retry-After")).toMatch(/^\d+$/);
+      }, 60_000);
+    });
+
+    test("every operation of the document was exercised", () => {
+      expect(operationIds.filter((id) => !covered.has(id))).toEqual([]);
+    });
+  });
+}
+
+/** A body whose every field breaks one documented limit; answered by the `limits` example. */
+function outOfRange(): WebhookCreate {
+  return {
+    name: "n".repeat(256),
+    webhook_url: "not a url",
+    timeout: 3,
+    events: ["event_recording", OUTSIDE_CATALOGUE],
+  };
+}
+
+const limitsError = {
+  message: "The given data was invalid.",
+  errors: {
+    name: ["The name field must not be greater than 255 characters."],
+    webhook_url: ["The webhook url must be a valid URL."],
+    timeout: ["The timeout field must be between 5 and 120."],
+    "events.1": ["The selected events.1 is invalid."],
+  },
+};
