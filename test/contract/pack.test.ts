@@ -19,6 +19,9 @@ let app: string;
 const CONSUMER = `
 import { createTalkoverClient, verifyWebhook, webhookMiddleware, type Webhook, type WebhookDelivery } from "talkover-webhooks";
 import type { components, paths } from "talkover-webhooks/types";
+import { loadConfig, startServer, type RunningServer } from "talkover-webhooks/server";
+
+export const serve = (): Promise<RunningServer> => startServer(loadConfig({ PORT: "0" }));
 
 const client = createTalkoverClient({ baseUrl: "http://127.0.0.1:4010", token: "talq_x", retryOn429: true });
 
@@ -51,6 +54,7 @@ const SMOKE = `
 import { createHmac } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createTalkoverClient, packageSpecPath, verifyWebhook } from "talkover-webhooks";
+import { loadSpec } from "talkover-webhooks/server";
 
 const seen = [];
 const fetch = async (request) => {
@@ -64,7 +68,7 @@ const timestamp = String(Math.floor(Date.now() / 1000));
 const signature = createHmac("sha256", "abcd1234").update("msg_1." + timestamp + "." + body).digest("base64");
 const delivery = verifyWebhook(body, { "webhook-id": "msg_1", "webhook-timestamp": timestamp, "webhook-signature": "v1," + signature }, "abcd1234");
 
-console.log(JSON.stringify({ health: data.status, auth: seen[0], event: delivery.event, spec: existsSync(packageSpecPath()) }));
+console.log(JSON.stringify({ health: data.status, auth: seen[0], event: delivery.event, spec: existsSync(packageSpecPath()), events: loadSpec().events.length }));
 `;
 
 beforeAll(async () => {
@@ -111,8 +115,8 @@ describe("the packed talkover-webhooks", () => {
     expect(result.stdout).toBe("");
   }, 60_000);
 
-  test("runs on plain Node: a client call and a verified delivery", async () => {
+  test("runs on plain Node: a client call, a verified delivery, and the server side finding its openapi.yaml", async () => {
     const { stdout } = await run(process.execPath, ["smoke.mjs"], { cwd: app });
-    expect(JSON.parse(stdout)).toEqual({ health: "ok", auth: "Bearer talq_x", event: "webhook.test", spec: true });
+    expect(JSON.parse(stdout)).toEqual({ health: "ok", auth: "Bearer talq_x", event: "webhook.test", spec: true, events: 22 });
   });
 });
