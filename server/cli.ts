@@ -166,7 +166,7 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
   print(
     flags,
     { event_id: result.eventId, deliveries_queued: result.deliveriesQueued, replayed: result.replayed },
-    `event ${result.eventId}: ${result.deliveriesQueued} deliveries queued${result.replayed ? " (idempotency key seen before: nothing new)" : ""}`,
+    `event ${result.eventId}: ${result.deliveriesQueued} ${result.deliveriesQueued === 1 ? "delivery" : "deliveries"} queued${result.replayed ? " (idempotency key seen before: nothing new)" : ""}`,
   );
   return 0;
 }

@@ -24,24 +24,23 @@ export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWeb
   };
 }
 
-/** Fields without a value are left out, as in the published example. */
+/** Fields without a value are left out, as in the published example; the order is the schema's. */
 export function presentLog(log: Log): ApiLog {
-  const out: ApiLog = {
+  return {
     id: log.id,
     webhook_id: log.webhookId,
     event: log.event,
     attempt: log.attempt,
     status: log.status,
+    ...(log.httpStatus !== null && { http_status: log.httpStatus }),
+    request_payload: parsePayload(log.requestPayload),
+    ...(log.responseBody !== null && { response_body: log.responseBody }),
+    ...(log.responseHeaders !== null && { response_headers: log.responseHeaders }),
+    ...(log.error !== null && { error: log.error }),
+    ...(log.durationMs !== null && { duration_ms: log.durationMs }),
+    ...(log.deliveredAt !== null && { delivered_at: toApiTimestamp(log.deliveredAt) }),
     created_at: toApiTimestamp(log.createdAt),
   };
-  if (log.httpStatus !== null) out.http_status = log.httpStatus;
-  out.request_payload = parsePayload(log.requestPayload);
-  if (log.responseBody !== null) out.response_body = log.responseBody;
-  if (log.responseHeaders !== null) out.response_headers = log.responseHeaders;
-  if (log.error !== null) out.error = log.error;
-  if (log.durationMs !== null) out.duration_ms = log.durationMs;
-  if (log.deliveredAt !== null) out.delivered_at = toApiTimestamp(log.deliveredAt);
-  return out;
 }
 
 function parsePayload(text: string): Record<string, unknown> {
