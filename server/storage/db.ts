@@ -2,8 +2,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
-import type { KyselyConfig } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import type { KyselyConfig, SqliteDatabase } from "kysely";
 import pg from "pg";
 import { migrate as runMigrations } from "./migrations.js";
 import type { Schema } from "./schema.js";
@@ -23,6 +23,11 @@ export interface OpenOptions {
   maxConnections?: number;
   /** Kysely's query log hook, e.g. to report slow queries. */
   log?: KyselyConfig["log"];
+  /**
+   * PostgreSQL: told when a pooled connection that is not running a query breaks (server restart,
+   * terminated backend). The pool has already dropped it; the next query opens a new one.
+   */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** Concurrent writers wait this long for SQLite's write lock before failing with SQLITE_BUSY. */
@@ -68,8 +73,32 @@ function openSqlite(filename: string, options: OpenOptions): Database {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), log: options.log });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: options.log });
   return { db, dialect: "sqlite", close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query anew; for the batch statements (hundreds of parameters) preparing costs
+ * about as much as running. Statements are reused by SQL text, least recently used evicted.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 200): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(source: string) {
+      const cached = cache.get(source);
+      // A statement still being iterated (a streamed query) cannot run again: prepare another one.
+      if (cached !== undefined && !cached.busy) {
+        cache.delete(source);
+        cache.set(source, cached);
+        return cached;
+      }
+      const statement = sqlite.prepare(source);
+      cache.set(source, statement);
+      if (cache.size > capacity) cache.delete(cache.keys().next().value!);
+      return statement;
+    },
+  };
 }
 
 function openPostgres(connectionString: string, options: OpenOptions): Database {
@@ -85,21 +114,43 @@ function openPostgres(connectionString: string, options: OpenOptions): Database 
           : pg.types.getTypeParser(oid, format ?? "text")) as typeof pg.types.getTypeParser,
     },
   });
+  // Without a listener, pg re-emits an idle connection's error on the pool and the process dies.
+  pool.on("error", (error) => options.onConnectionError?.(error));
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }), log: options.log });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }
 
+/** Connections that run an open transaction of inTransaction's own (SQLite's BEGIN IMMEDIATE). */
+const openTransactions = new WeakSet<Kysely<Schema>>();
+
 /**
  * Runs `work` in one transaction and hands it a Database bound to that transaction, so the table
  * modules' functions compose. Inside a transaction already, `work` simply joins it.
+ *
+ * SQLite transactions start with BEGIN IMMEDIATE: one that began by reading (the default, deferred)
+ * fails at once with SQLITE_BUSY when another process (the CLI, a second server) wrote in between,
+ * whereas waiting for the write lock up front honours busy_timeout.
  */
 export async function inTransaction<T>(database: Database, work: (tx: Database) => Promise<T>): Promise<T> {
-  if (database.db.isTransaction) return work(database);
-  return database.db.transaction().execute((trx) =>
-    work({
-      db: trx,
-      dialect: database.dialect,
-      close: () => Promise.reject(new Error("close() the Database that opened the transaction, not the transaction")),
-    }),
-  );
+  if (database.db.isTransaction || openTransactions.has(database.db)) return work(database);
+  const bound = (db: Kysely<Schema>): Database => ({
+    db,
+    dialect: database.dialect,
+    close: () => Promise.reject(new Error("close() the Database that opened the transaction, not the transaction")),
+  });
+  if (database.dialect === "postgres") return database.db.transaction().execute((trx) => work(bound(trx)));
+  return database.db.connection().execute(async (connection) => {
+    await sql`BEGIN IMMEDIATE`.execute(connection);
+    openTransactions.add(connection);
+    try {
+      const result = await work(bound(connection));
+      await sql`COMMIT`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`ROLLBACK`.execute(connection).catch(() => {});
+      throw error;
+    } finally {
+      openTransactions.delete(connection);
+    }
+  });
 }

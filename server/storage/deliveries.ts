@@ -6,13 +6,12 @@
 // Locks on PostgreSQL: the webhook rows are hot (every batch bumps their counters), so writers here lock
 // them last, in id order, just before commit: deliveries → logs → webhooks. Disabling a webhook locks it
 // first but then touches only deliveries nobody has leased, which none of these writers waits on.
-import { sql } from "kysely";
 import type { Insertable } from "kysely";
-import { valuesCte } from "./bulk.js";
+import { executeWithValues } from "./bulk.js";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
-import { forUpdate, forUpdateSkipLocked, fromDbBoolean, toDbBoolean, toJsonText } from "./dialect.js";
-import { newId } from "./ids.js";
+import { forUpdate, forUpdateSkipLocked, fromDbBoolean, preferOrderedIndexScans, toDbBoolean, toJsonText } from "./dialect.js";
+import { firstIdAt, newId } from "./ids.js";
 import { addToLogTotals, lockWebhooksInOrder } from "./logs.js";
 import type { DeliveryStatus, DeliveryTable, LogTable } from "./schema.js";
 
@@ -211,6 +210,7 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
   const { owner, limit, leaseMs, now } = options;
   const leaseExpiresAt = now + leaseMs;
   return inTransaction(database, async (tx) => {
+    await preferOrderedIndexScans(tx);
     const due = forUpdateSkipLocked(
       tx,
       tx.db
@@ -252,11 +252,7 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "l.attempt as attempt",
         "l.request_payload as payload",
       ])
-      .where(
-        "d.id",
-        "in",
-        claimed.map((c) => c.id),
-      )
+      .where("d.id", "in", claimed.map((c) => c.id))
       .execute();
 
     const inactive = rows.filter((r) => !fromDbBoolean(r.enabled) || r.deletedAt !== null);
@@ -295,21 +291,13 @@ async function closeAsCancelled(
   await tx.db
     .updateTable("logs")
     .set({ status: "failed", error: reason })
-    .where(
-      "id",
-      "in",
-      deliveries.map((d) => d.logId),
-    )
+    .where("id", "in", deliveries.map((d) => d.logId))
     .where("status", "=", "pending")
     .execute();
   await tx.db
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_owner: null, lease_expires_at: null, updated_at: now })
-    .where(
-      "id",
-      "in",
-      deliveries.map((d) => d.deliveryId),
-    )
+    .where("id", "in", deliveries.map((d) => d.deliveryId))
     .execute();
 }
 
@@ -345,6 +333,28 @@ export async function cancelQueuedDeliveries(tx: Database, webhookId: string, re
 
 // ---------------------------------------------------------------------------------------------------
 // Outcomes
+
+const CLOSE_ATTEMPTS =
+  "UPDATE logs SET status = r.status, http_status = r.http_status, response_body = r.response_body, " +
+  "response_headers = r.response_headers, error = r.error, duration_ms = r.duration_ms, delivered_at = r.delivered_at " +
+  "FROM r WHERE logs.id = r.id";
+
+const QUEUE_NEXT_ATTEMPTS =
+  "INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, request_payload, created_at) " +
+  "SELECT n.id, p.webhook_id, p.delivery_id, p.event, p.attempt + 1, 'pending', p.request_payload, n.created_at " +
+  "FROM n JOIN logs p ON p.id = n.previous_id";
+
+const MOVE_DELIVERIES =
+  "UPDATE deliveries SET status = t.status, attempts = deliveries.attempts + 1, " +
+  "next_attempt_at = COALESCE(t.next_attempt_at, deliveries.next_attempt_at), current_log_id = t.current_log_id, " +
+  "lease_owner = NULL, lease_expires_at = NULL, updated_at = t.updated_at " +
+  "FROM t WHERE deliveries.id = t.id";
+
+const UPDATE_WEBHOOK_COUNTERS =
+  "UPDATE webhooks SET " +
+  "consecutive_failures = CASE WHEN c.reset = 1 THEN c.failures ELSE webhooks.consecutive_failures + c.failures END, " +
+  "logs_total = webhooks.logs_total + c.new_logs " +
+  "FROM c WHERE webhooks.id = c.id";
 
 export interface AttemptOutcome {
   deliveryId: string;
@@ -434,72 +444,74 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
     if (applied.length === 0) return { recorded: [], skipped };
 
     // 1. The attempts' own log rows.
-    const results = valuesCte(
-      "r",
-      [
-        ["id", "text"],
-        ["status", "text"],
-        ["http_status", "integer"],
-        ["response_body", "text"],
-        ["response_headers", "text"],
-        ["error", "text"],
-        ["duration_ms", "integer"],
-        ["delivered_at", "bigint"],
-      ],
-      applied.map((o) => [
-        o.logId,
-        o.status,
-        o.httpStatus ?? null,
-        o.responseBody ?? null,
-        o.responseHeaders == null ? null : toJsonText(o.responseHeaders),
-        o.error ?? null,
-        Math.round(o.durationMs),
-        o.deliveredAt ?? null,
-      ]),
+    await executeWithValues(
+      tx,
+      {
+        name: "r",
+        columns: [
+          ["id", "text"],
+          ["status", "text"],
+          ["http_status", "integer"],
+          ["response_body", "text"],
+          ["response_headers", "text"],
+          ["error", "text"],
+          ["duration_ms", "integer"],
+          ["delivered_at", "bigint"],
+        ],
+        rows: applied.map((o) => [
+          o.logId,
+          o.status,
+          o.httpStatus ?? null,
+          o.responseBody ?? null,
+          o.responseHeaders == null ? null : toJsonText(o.responseHeaders),
+          o.error ?? null,
+          Math.round(o.durationMs),
+          o.deliveredAt ?? null,
+        ]),
+      },
+      CLOSE_ATTEMPTS,
     );
-    await sql`WITH ${results}
-      UPDATE logs SET status = r.status, http_status = r.http_status, response_body = r.response_body,
-        response_headers = r.response_headers, error = r.error, duration_ms = r.duration_ms, delivered_at = r.delivered_at
-      FROM r WHERE logs.id = r.id`.execute(tx.db);
 
     // 2. The next attempts' pending rows, copying event and request_payload from the row just closed.
     const retries = applied.filter((o) => o.nextLogId !== null);
     if (retries.length > 0) {
-      const next = valuesCte(
-        "n",
-        [
-          ["id", "text"],
-          ["previous_id", "text"],
-        ],
-        retries.map((o) => [o.nextLogId, o.logId]),
+      await executeWithValues(
+        tx,
+        {
+          name: "n",
+          columns: [
+            ["id", "text"],
+            ["previous_id", "text"],
+            ["created_at", "bigint"],
+          ],
+          rows: retries.map((o) => [o.nextLogId, o.logId, now]),
+        },
+        QUEUE_NEXT_ATTEMPTS,
       );
-      await sql`WITH ${next}
-        INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, request_payload, created_at)
-        SELECT n.id, p.webhook_id, p.delivery_id, p.event, p.attempt + 1, 'pending', p.request_payload, ${now}
-        FROM n JOIN logs p ON p.id = n.previous_id`.execute(tx.db);
     }
 
     // 3. The deliveries: rescheduled or finished, lease released either way.
-    const transitions = valuesCte(
-      "t",
-      [
-        ["id", "text"],
-        ["status", "text"],
-        ["next_attempt_at", "bigint"],
-        ["current_log_id", "text"],
-      ],
-      applied.map((o) => [
-        o.deliveryId,
-        o.final ?? "pending",
-        o.final === null ? o.nextAttemptAt! : null,
-        o.nextLogId ?? o.logId,
-      ]),
+    await executeWithValues(
+      tx,
+      {
+        name: "t",
+        columns: [
+          ["id", "text"],
+          ["status", "text"],
+          ["next_attempt_at", "bigint"],
+          ["current_log_id", "text"],
+          ["updated_at", "bigint"],
+        ],
+        rows: applied.map((o) => [
+          o.deliveryId,
+          o.final ?? "pending",
+          o.final === null ? o.nextAttemptAt! : null,
+          o.nextLogId ?? o.logId,
+          now,
+        ]),
+      },
+      MOVE_DELIVERIES,
     );
-    await sql`WITH ${transitions}
-      UPDATE deliveries SET status = t.status, attempts = deliveries.attempts + 1,
-        next_attempt_at = COALESCE(t.next_attempt_at, deliveries.next_attempt_at), current_log_id = t.current_log_id,
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = ${now}
-      FROM t WHERE deliveries.id = t.id`.execute(tx.db);
 
     // 4. Per webhook: the failure streak (walked in outcome order) and the new log rows.
     const perWebhook = new Map<string, { reset: boolean; failures: number; newLogs: number }>();
@@ -515,21 +527,20 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
       perWebhook.set(o.webhookId, w);
     }
     await lockWebhooksInOrder(tx, perWebhook.keys());
-    const counters = valuesCte(
-      "c",
-      [
-        ["id", "text"],
-        ["reset", "integer"],
-        ["failures", "integer"],
-        ["new_logs", "integer"],
-      ],
-      [...perWebhook].map(([id, w]) => [id, w.reset ? 1 : 0, w.failures, w.newLogs]),
+    await executeWithValues(
+      tx,
+      {
+        name: "c",
+        columns: [
+          ["id", "text"],
+          ["reset", "integer"],
+          ["failures", "integer"],
+          ["new_logs", "integer"],
+        ],
+        rows: [...perWebhook].map(([id, w]) => [id, w.reset ? 1 : 0, w.failures, w.newLogs]),
+      },
+      UPDATE_WEBHOOK_COUNTERS,
     );
-    await sql`WITH ${counters}
-      UPDATE webhooks SET
-        consecutive_failures = CASE WHEN c.reset = 1 THEN c.failures ELSE webhooks.consecutive_failures + c.failures END,
-        logs_total = webhooks.logs_total + c.new_logs
-      FROM c WHERE webhooks.id = c.id`.execute(tx.db);
 
     return { recorded: applied.map((o) => o.deliveryId), skipped };
   });
@@ -537,6 +548,12 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
 
 // ---------------------------------------------------------------------------------------------------
 // Manual retry
+
+/** The delivery's status now (a log row's status is that attempt's), or undefined once it is purged. */
+export async function getDeliveryStatus(database: Database, deliveryId: string): Promise<DeliveryStatus | undefined> {
+  const row = await database.db.selectFrom("deliveries").select("status").where("id", "=", deliveryId).executeTakeFirst();
+  return row?.status;
+}
 
 export type ManualRetryResult =
   | {
@@ -567,7 +584,7 @@ export async function queueManualRetry(
   return inTransaction(database, async (tx) => {
     const original = await tx.db
       .selectFrom("logs")
-      .select(["id", "delivery_id", "event", "request_payload"])
+      .select(["id", "delivery_id", "event", "attempt", "request_payload"])
       .where("id", "=", input.logId)
       .where("webhook_id", "=", input.webhookId)
       .executeTakeFirst();
@@ -591,15 +608,13 @@ export async function queueManualRetry(
       return { queued: true, logId: delivery.current_log_id, originalLogId: original.id, queuedAt: now, alreadyQueued: true };
     }
 
-    const highest = await tx.db
-      .selectFrom("logs")
-      .select((eb) => eb.fn.max("attempt").as("attempt"))
-      .where("delivery_id", "=", delivery.id)
-      .executeTakeFirst();
+    // Every new attempt row becomes the delivery's current one, so the current row has the highest attempt.
+    const latest = await tx.db.selectFrom("logs").select("attempt").where("id", "=", delivery.current_log_id).executeTakeFirst();
+    const highestAttempt = latest?.attempt ?? original.attempt;
     const ids = { logId: newId(now), webhookId: input.webhookId, deliveryId: delivery.id };
     await tx.db
       .insertInto("logs")
-      .values(pendingLogRow(ids, original.event, Number(highest?.attempt ?? 0) + 1, original.request_payload, now))
+      .values(pendingLogRow(ids, original.event, highestAttempt + 1, original.request_payload, now))
       .execute();
     await tx.db
       .updateTable("deliveries")
@@ -622,10 +637,10 @@ export async function queueManualRetry(
 // Retention
 
 /**
- * Deletes at most `batchSize` finished deliveries last changed before `cutoffMs`, then at most
- * `batchSize` events older than the cutoff that no delivery refers to any more (their idempotency keys
- * expire with them). Logs are purged separately (purgeLogsBefore); a surviving log row just loses its
- * delivery_id. Call again until both counts are below batchSize.
+ * Deletes at most `batchSize` finished deliveries created before `cutoffMs` and last changed before it,
+ * and at most `batchSize` events created before it (their idempotency keys expire with them). Walks the
+ * primary keys (UUIDv7, in creation order) like purgeLogsBefore. Logs are purged on their own; a log row
+ * outliving its delivery can no longer be retried. Call again until both counts are below batchSize.
  */
 export async function purgeFinishedDeliveriesBefore(
   database: Database,
@@ -633,36 +648,30 @@ export async function purgeFinishedDeliveriesBefore(
   batchSize: number,
 ): Promise<{ deliveries: number; events: number }> {
   return inTransaction(database, async (tx) => {
+    await preferOrderedIndexScans(tx);
     const finished = forUpdateSkipLocked(
       tx,
       tx.db
         .selectFrom("deliveries")
         .select("id")
+        .where("id", "<", firstIdAt(cutoffMs))
         .where("status", "<>", "pending")
         .where("updated_at", "<", cutoffMs)
-        .orderBy("updated_at")
+        .orderBy("id")
         .limit(batchSize),
     );
     const deliveries = await tx.db.deleteFrom("deliveries").where("id", "in", finished).executeTakeFirst();
-    const orphans = forUpdateSkipLocked(
+    const old = forUpdateSkipLocked(
       tx,
       tx.db
-        .selectFrom("events as e")
-        .select("e.id")
-        .where("e.created_at", "<", cutoffMs)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom("deliveries as d").select("d.id").whereRef("d.event_id", "=", "e.id"))),
-        )
-        .orderBy("e.created_at")
+        .selectFrom("events")
+        .select("id")
+        .where("id", "<", firstIdAt(cutoffMs))
+        .where("created_at", "<", cutoffMs)
+        .orderBy("id")
         .limit(batchSize),
     );
-    const events = await tx.db.deleteFrom("events").where("id", "in", orphans).executeTakeFirst();
+    const events = await tx.db.deleteFrom("events").where("id", "in", old).executeTakeFirst();
     return { deliveries: Number(deliveries.numDeletedRows), events: Number(events.numDeletedRows) };
   });
-}
-
-/** The delivery's status, or undefined once retention removed it. */
-export async function getDeliveryStatus(database: Database, deliveryId: string): Promise<DeliveryStatus | undefined> {
-  const row = await database.db.selectFrom("deliveries").select("status").where("id", "=", deliveryId).executeTakeFirst();
-  return row?.status;
 }

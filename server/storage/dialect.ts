@@ -1,7 +1,13 @@
 // Every difference between SQLite and PostgreSQL that the storage modules must care about lives here,
 // so that the table modules read the same for both. (bigint → number is set on the pg pool in db.ts.)
+import { sql } from "kysely";
 import type { SelectQueryBuilder } from "kysely";
 import type { Database } from "./db.js";
+
+/** The n-th (1-based) parameter marker in hand-written SQL: `?` for SQLite, `$n` for PostgreSQL. */
+export function placeholder(database: Database, n: number): string {
+  return database.dialect === "postgres" ? `$${n}` : "?";
+}
 
 /** better-sqlite3 cannot bind JS booleans; PostgreSQL wants real ones. */
 export function toDbBoolean(database: Database, value: boolean): boolean | number {
@@ -24,6 +30,17 @@ export function fromJsonText<T>(text: string): T {
 
 export function fromNullableJsonText<T>(text: string | null): T | null {
   return text === null ? null : fromJsonText<T>(text);
+}
+
+/**
+ * For the rest of the transaction, makes PostgreSQL walk an ordered index instead of collecting every
+ * matching row in a bitmap and sorting it. `ORDER BY x LIMIT n` over a big queue should read n index
+ * entries; but before autovacuum has analyzed a table (a fresh database filled with a backlog) the
+ * planner's defaults estimate a few dozen rows and pick bitmap + sort, which reads the whole backlog on
+ * every claim. SQLite plans these queries from the index alone.
+ */
+export async function preferOrderedIndexScans(tx: Database): Promise<void> {
+  if (tx.dialect === "postgres") await sql`SET LOCAL enable_bitmapscan = off`.execute(tx.db);
 }
 
 /**

@@ -10,13 +10,17 @@ const pool = Buffer.alloc(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
 // Monotonicity within one process (RFC 9562 §6.2, method 1): rand_a is a 12-bit counter, seeded at a
-// random value below 2048 in each new millisecond and incremented for each further id in it.
-let lastMs = -1;
+// random value below 2048 in each new millisecond and incremented for each further id in it. An earlier
+// time than the last one (a clock step back, or a caller passing a past `now`) starts a new sequence at
+// that time: the timestamp in an id stays the time it was made at, which retention relies on.
+let lastNow = -1; // the latest `now` given
+let idMs = -1; // the millisecond stamped into the latest id (ahead of lastNow after a borrow)
 let counter = 0;
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
-export function newId(nowMs: number = Date.now()): string {
+export function newId(now: number = Date.now()): string {
+  const nowMs = Math.floor(now);
   if (poolOffset + RANDOM_PER_ID > POOL_SIZE) {
     randomFillSync(pool);
     poolOffset = 0;
@@ -24,19 +28,24 @@ export function newId(nowMs: number = Date.now()): string {
   const r = poolOffset;
   poolOffset += RANDOM_PER_ID;
 
-  if (nowMs > lastMs) {
-    lastMs = nowMs;
+  if (nowMs >= lastNow && nowMs <= idMs) {
+    // The same millisecond, or one already borrowed into: count on.
+    lastNow = nowMs;
+    if (++counter > 0xfff) {
+      // More than ~2,000 ids in one millisecond: borrow the next one.
+      idMs += 1;
+      counter = 0;
+    }
+  } else {
+    lastNow = nowMs;
+    idMs = nowMs;
     counter = ((pool[r]! << 8) | pool[r + 1]!) & 0x7ff;
-  } else if (++counter > 0xfff) {
-    // Same millisecond (or the clock went back) and the counter is spent: borrow the next millisecond.
-    lastMs += 1;
-    counter = 0;
   }
 
   const bytes = new Uint8Array(16);
   // 48-bit big-endian timestamp, split because JS bit operators work on 32 bits.
-  const high = Math.floor(lastMs / 0x1_0000_0000);
-  const low = lastMs >>> 0;
+  const high = Math.floor(idMs / 0x1_0000_0000);
+  const low = idMs >>> 0;
   bytes[0] = (high >>> 8) & 0xff;
   bytes[1] = high & 0xff;
   bytes[2] = low >>> 24;
@@ -59,4 +68,13 @@ export function newId(nowMs: number = Date.now()): string {
 /** The creation time encoded in a UUIDv7, in epoch milliseconds. */
 export function idTimestamp(id: string): number {
   return parseInt(id.replace(/-/g, "").slice(0, 12), 16);
+}
+
+/**
+ * The smallest UUIDv7 of millisecond `ms`: every id made before `ms` sorts below it. Lets retention walk
+ * a primary key as a time index (`id < firstIdAt(cutoff)`).
+ */
+export function firstIdAt(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7000-8000-000000000000`;
 }

@@ -35,6 +35,7 @@ export type { Log, Page, TestLogInput } from "./logs.js";
 export {
   CANCELLED_WEBHOOK_INACTIVE,
   claimDueDeliveries,
+  getDeliveryStatus,
   queueManualRetry,
   purgeFinishedDeliveriesBefore,
   recordAttempts,

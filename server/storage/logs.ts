@@ -1,12 +1,11 @@
 // The delivery attempt log the API publishes: one row per attempt, newest first. The row count per
 // webhook lives in webhooks.logs_total, changed in the same transactions that insert or delete rows,
 // so that pagination's `total` is one index lookup instead of a count over a million rows.
-import { sql } from "kysely";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
-import { forNoKeyUpdate, forUpdateSkipLocked, fromNullableJsonText, toJsonText } from "./dialect.js";
-import { newId } from "./ids.js";
-import { valuesCte } from "./bulk.js";
+import { forNoKeyUpdate, forUpdateSkipLocked, preferOrderedIndexScans, fromNullableJsonText, toJsonText } from "./dialect.js";
+import { firstIdAt, newId } from "./ids.js";
+import { executeWithValues } from "./bulk.js";
 import type { LogStatus, LogTable } from "./schema.js";
 
 export interface Log {
@@ -100,10 +99,11 @@ export async function addToLogTotals(tx: Database, deltas: ReadonlyMap<string, n
   const rows = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (rows.length === 0) return;
   await lockWebhooksInOrder(tx, rows.map(([id]) => id));
-  const deltaTable = valuesCte("d", [["webhook_id", "text"], ["delta", "integer"]], rows);
-  await sql`WITH ${deltaTable}
-    UPDATE webhooks SET logs_total = webhooks.logs_total + d.delta
-    FROM d WHERE webhooks.id = d.webhook_id`.execute(tx.db);
+  await executeWithValues(
+    tx,
+    { name: "d", columns: [["webhook_id", "text"], ["delta", "integer"]], rows },
+    "UPDATE webhooks SET logs_total = webhooks.logs_total + d.delta FROM d WHERE webhooks.id = d.webhook_id",
+  );
 }
 
 export function countByWebhook(rows: Iterable<{ webhook_id: string }>, sign = 1): Map<string, number> {
@@ -113,21 +113,24 @@ export function countByWebhook(rows: Iterable<{ webhook_id: string }>, sign = 1)
 }
 
 /**
- * Retention: deletes at most `batchSize` of the oldest rows created before `cutoffMs`, and returns how
- * many it deleted (call again until it returns less than batchSize). Rows of queued attempts stay:
- * their delivery still points at them.
+ * Retention: deletes at most `batchSize` of the oldest rows created before `cutoffMs` and returns how
+ * many it deleted (call again until it returns less than batchSize). Rows of attempts still queued stay:
+ * their delivery points at them. Walks the primary key (UUIDv7, in creation order) from its start up to
+ * the first id of the cutoff millisecond, so no index on created_at is needed.
  */
 export async function purgeLogsBefore(database: Database, cutoffMs: number, batchSize: number): Promise<number> {
   return inTransaction(database, async (tx) => {
+    await preferOrderedIndexScans(tx);
     // SKIP LOCKED: two purgers share the work instead of queueing behind each other.
     const oldest = forUpdateSkipLocked(
       tx,
       tx.db
         .selectFrom("logs")
         .select("id")
+        .where("id", "<", firstIdAt(cutoffMs))
         .where("created_at", "<", cutoffMs)
         .where("status", "<>", "pending")
-        .orderBy("created_at")
+        .orderBy("id")
         .limit(batchSize),
     );
     const deleted = await tx.db.deleteFrom("logs").where("id", "in", oldest).returning("webhook_id").execute();

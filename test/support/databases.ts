@@ -7,14 +7,16 @@
 // PostgreSQL comes from the globalSetup server (global-postgres.ts); without it, from TEST_DATABASE_URL,
 // or else from one embedded server started lazily for this test file. TALKOVER_TEST_BACKENDS=sqlite
 // (or postgres) narrows the list.
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, inject } from "vitest";
 import { openDatabase } from "../../server/storage/db.js";
 import type { Database, Dialect } from "../../server/storage/db.js";
+import { migrations } from "../../server/storage/migrations.js";
 import { POSTGRES_URL_ENV } from "./global-postgres.js";
-import { createDatabase, startPostgres } from "./postgres.js";
+import { createDatabase, databaseExists, renameDatabase, startPostgres, withServerLock } from "./postgres.js";
 import type { PostgresServer } from "./postgres.js";
 
 export interface Backend {
@@ -78,11 +80,50 @@ export const sqliteBackend: Backend = {
 export const postgresBackend: Backend = {
   name: "postgres",
   async open(options) {
-    const fresh = await createDatabase(await postgresServerUrl());
+    const server = await postgresServerUrl();
+    const migrated = options?.migrate ?? true;
+    const fresh = await createDatabase(server, migrated ? { template: await migratedTemplate(server) } : {});
     const database = await openDatabase(fresh.url, options);
     return track(database, fresh.drop);
   },
 };
+
+// Copying a migrated template is faster than migrating every test's database. The name carries a hash
+// of the migrations' code, so a server kept across runs (TEST_DATABASE_URL) never serves a stale schema.
+const templates = new Map<string, Promise<string>>();
+
+function migratedTemplate(serverUrl: string): Promise<string> {
+  let template = templates.get(serverUrl);
+  if (template === undefined) {
+    template = makeTemplate(serverUrl);
+    templates.set(serverUrl, template);
+  }
+  return template;
+}
+
+async function makeTemplate(serverUrl: string): Promise<string> {
+  const code = Object.entries(migrations)
+    .map(([name, migration]) => name + migration.up.toString())
+    .join("\n");
+  const name = `talkover_template_${createHash("sha256").update(code).digest("hex").slice(0, 12)}`;
+  // Test files run in parallel workers: one makes the template, the others wait for it.
+  await withServerLock(serverUrl, TEMPLATE_LOCK_KEY, async () => {
+    if (await databaseExists(serverUrl, name)) return;
+    const building = `${name}_building`;
+    const fresh = await createDatabase(serverUrl, { name: building });
+    try {
+      const database = await openDatabase(fresh.url);
+      await database.close();
+      await renameDatabase(serverUrl, building, name);
+    } catch (error) {
+      await fresh.drop();
+      throw error;
+    }
+  });
+  return name;
+}
+
+const TEMPLATE_LOCK_KEY = 7_204_801;
 
 const wanted = (process.env.TALKOVER_TEST_BACKENDS ?? "sqlite,postgres").split(",").map((s) => s.trim());
 

@@ -84,16 +84,64 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
 }
 
-/** Creates `t_<random>` on the server at `serverUrl`; drop() removes it, closing its connections. */
-export async function createDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `t_${randomBytes(8).toString("hex")}`;
-  await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates `t_<random>` on the server at `serverUrl` (a copy of `template` when given); drop() removes
+ * it, closing its connections.
+ */
+export async function createDatabase(serverUrl: string, options: { name?: string; template?: string } = {}): Promise<TestDatabase> {
+  const name = options.name ?? `t_${randomBytes(8).toString("hex")}`;
+  const from = options.template === undefined ? "" : ` TEMPLATE ${options.template}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withAdminClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}${from}`));
+      break;
+    } catch (error) {
+      // 55006: the template still has a session (a pool that was just closed may take a moment to go).
+      if ((error as { code?: string }).code !== "55006" || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
   return {
-    url: url.toString(),
+    url: databaseUrl(serverUrl, name),
     drop: () => withAdminClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
   };
+}
+
+export function databaseUrl(serverUrl: string, name: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs `work` while holding a server-wide advisory lock (released when the session ends). */
+export async function withServerLock<T>(serverUrl: string, key: number, work: () => Promise<T>): Promise<T> {
+  return withAdminClient(serverUrl, async (client) => {
+    await client.query("SELECT pg_advisory_lock($1)", [key]);
+    return work();
+  });
+}
+
+/** Renames a database (nobody may be connected to it); retried while a closed pool's sessions linger. */
+export async function renameDatabase(serverUrl: string, from: string, to: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withAdminClient(serverUrl, (client) => client.query(`ALTER DATABASE ${from} RENAME TO ${to}`));
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "55006" || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+export async function databaseExists(serverUrl: string, name: string): Promise<boolean> {
+  const result = await withAdminClient(serverUrl, (client) => client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]));
+  return (result.rowCount ?? 0) > 0;
 }
 
 async function withAdminClient<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
