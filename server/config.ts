@@ -22,6 +22,10 @@ export interface Config {
   worker: boolean;
   /** Deliveries sent at once by this process. */
   workerConcurrency: number;
+  /** How long a worker's claim on a delivery holds; keep it above the longest timeout (120 s). */
+  workerLeaseMs: number;
+  /** How often an idle worker looks for due deliveries written by other processes, and retries. */
+  workerPollIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -38,6 +42,8 @@ export const DEFAULT_CONFIG: Config = {
   logRetentionDays: 30,
   worker: true,
   workerConcurrency: 64,
+  workerLeaseMs: 180_000,
+  workerPollIntervalMs: 250,
 };
 
 export class ConfigError extends Error {
@@ -77,5 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logRetentionDays: integer(env, "LOG_RETENTION_DAYS", DEFAULT_CONFIG.logRetentionDays, 1, 3650),
     worker: boolean(env, "TALKOVER_WORKER", true),
     workerConcurrency: integer(env, "WORKER_CONCURRENCY", DEFAULT_CONFIG.workerConcurrency, 1, 10_000),
+    workerLeaseMs: integer(env, "WORKER_LEASE_MS", DEFAULT_CONFIG.workerLeaseMs, 1_000, 3_600_000),
+    workerPollIntervalMs: integer(env, "WORKER_POLL_INTERVAL_MS", DEFAULT_CONFIG.workerPollIntervalMs, 10, 60_000),
   };
 }

@@ -19,7 +19,7 @@ import { DeliveryWorker, type WorkerOptions } from "./worker.js";
 export interface EngineOptions {
   database: Database;
   cache: AgentWebhookCache;
-  config: Pick<Config, "allowPrivateTargets" | "logRetentionDays" | "worker" | "workerConcurrency">;
+  config: Pick<Config, "allowPrivateTargets" | "logRetentionDays" | "worker" | "workerConcurrency" | "workerLeaseMs" | "workerPollIntervalMs">;
   logger: Logger;
   /** Tests pass their own (e.g. a short lease); otherwise built from config. */
   sender?: Sender;
@@ -38,7 +38,17 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
   const now = options.now ?? Date.now;
   const sender = options.sender ?? createSender({ allowPrivateTargets: config.allowPrivateTargets });
   const worker = config.worker
-    ? new DeliveryWorker({ database, sender, logger, userAgent: USER_AGENT, concurrency: config.workerConcurrency, now, ...options.worker })
+    ? new DeliveryWorker({
+        database,
+        sender,
+        logger,
+        userAgent: USER_AGENT,
+        concurrency: config.workerConcurrency,
+        leaseMs: config.workerLeaseMs,
+        pollIntervalMs: config.workerPollIntervalMs,
+        now,
+        ...options.worker,
+      })
     : undefined;
   let retention: { stop(): Promise<void> } | undefined;
 

@@ -1,7 +1,6 @@
 // A server process for the multi-process tests: `node --import tsx test/engine/worker-process.ts`.
 // Like `talkover-webhooks serve` (configuration from the same environment variables: DATABASE_URL, PORT,
-// TALKOVER_ALLOW_PRIVATE_TARGETS, WORKER_CONCURRENCY, …) plus what the CLI cannot set yet:
-//   WORKER_LEASE_MS   the worker's lease (the CLI has no variable for it; default 180 s)
+// TALKOVER_ALLOW_PRIVATE_TARGETS, WORKER_CONCURRENCY, WORKER_LEASE_MS, …) plus, for the tests only:
 //   WORKER_OWNER      the worker's owner name, also sent as `x-test-worker` on every delivery so the test
 //                     can tell which process delivered what
 // Prints one JSON line `{"url": …, "owner": …}` on stdout once it listens; logs go to stderr.
@@ -13,7 +12,6 @@ import { startServer } from "../../server/server.js";
 
 const config = loadConfig();
 const owner = process.env.WORKER_OWNER || `worker-${process.pid}`;
-const leaseMs = process.env.WORKER_LEASE_MS ? Number(process.env.WORKER_LEASE_MS) : undefined;
 
 const base = createSender({ allowPrivateTargets: config.allowPrivateTargets });
 const sender: Sender = {
@@ -23,7 +21,7 @@ const sender: Sender = {
 
 const running = await startServer(config, {
   logger: createLogger(config.logLevel, pino.destination(2)),
-  engine: { sender, worker: { owner, leaseMs, pollIntervalMs: 50 } },
+  engine: { sender, worker: { owner, pollIntervalMs: 50 } },
 });
 process.stdout.write(JSON.stringify({ url: running.url, owner }) + "\n");
 
