@@ -1,0 +1,86 @@
+// Fills one webhook's attempt log with N rows straight into the SQLite file: raw better-sqlite3, one
+// transaction, one prepared statement, and webhooks.logs_total bumped in the same transaction so the
+// listing's `total` stays right. Rows are delivered attempts (status success, a real ≈ 500-byte event body
+// and the receiver's answer), created one every 250 ms up to now: newest first is insertion order reversed,
+// all inside the 30-day retention so the server's start-up purge leaves them alone. delivery_id is NULL
+// (as for test-endpoint rows) so that no deliveries/events rows are needed: the listing never reads them.
+//
+//   node --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>
+import BetterSqlite3 from "better-sqlite3";
+import { randomBytes } from "node:crypto";
+import { toApiTimestamp } from "../../server/storage/time.js";
+import { RECEIVER_RESPONSE_BODY, RECEIVER_RESPONSE_HEADERS, samplePayload } from "../lib/fixtures.js";
+import { announceResult, isMain } from "../lib/proc.js";
+import { round } from "../lib/stats.js";
+
+export const FILL_STEP_MS = 250;
+
+/**
+ * A UUIDv7 of `ms` (the server's newId() would stamp them all "now": it never goes back in time). The
+ * low bits come from a counter over random bytes, so ids of one run are unique and ascending.
+ */
+function uuidV7(ms: number, seq: number, random: Buffer): string {
+  const time = ms.toString(16).padStart(12, "0");
+  const tail = (random.readUInt32BE(0) + seq).toString(16).padStart(8, "0").slice(-8);
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.toString("hex", 4, 6).slice(1)}-${(0x8000 | (seq >>> 16 & 0x3fff)).toString(16)}-${random.toString("hex", 6, 8)}${tail}`;
+}
+
+/**
+ * The event body of samplePayload() with the ids and time cut out: building 1 M bodies by concatenation
+ * instead of JSON.stringify saves seconds, and the bytes are the same.
+ */
+function payloadTemplate(agentId: string): (id: string, occurredAt: number) => string {
+  const ID = "@@ID@@";
+  const AT = "@@AT@@";
+  const text = samplePayload({ deliveryId: ID, eventId: ID, agentId, occurredAt: 0 }).replace(JSON.stringify(toApiTimestamp(0)), `"${AT}"`);
+  const [a, b, c, d] = text.split(new RegExp(`${ID}|${AT}`));
+  if (d === undefined) throw new Error("unexpected payload template");
+  return (id, occurredAt) => a + id + b + id + c + toApiTimestamp(occurredAt) + d;
+}
+
+/**
+ * Call with the file closed by every other connection: the fill runs without a journal (one transaction that
+ * either completes or leaves a benchmark's throwaway file broken), then puts the file back in WAL mode.
+ */
+export function fillLogs(file: string, input: { webhookId: string; agentId: string; rows: number; now?: number }): { rows: number; seconds: number } {
+  const started = performance.now();
+  const now = input.now ?? Date.now();
+  const payload = payloadTemplate(input.agentId);
+  const db = new BetterSqlite3(file);
+  try {
+    // WAL would write every page twice (log, then checkpoint): a throwaway bulk load needs neither.
+    db.pragma("journal_mode = OFF");
+    db.pragma("synchronous = OFF");
+    db.pragma("cache_size = -262144"); // 256 MiB for this bulk write only
+    const insert = db.prepare(
+      `INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, http_status, request_payload,
+         response_body, response_headers, error, duration_ms, delivered_at, created_at)
+       VALUES (?, ?, NULL, 'event_phone_call_ended', 1, 'success', 200, ?, ?, ?, NULL, ?, ?, ?)`,
+    );
+    const bump = db.prepare("UPDATE webhooks SET logs_total = logs_total + ? WHERE id = ?");
+    const first = now - input.rows * FILL_STEP_MS;
+    const random = randomBytes(8);
+    db.transaction(() => {
+      for (let i = 0; i < input.rows; i++) {
+        const createdAt = first + i * FILL_STEP_MS;
+        const id = uuidV7(createdAt, i, random);
+        insert.run(id, input.webhookId, payload(id, createdAt - 40), RECEIVER_RESPONSE_BODY, RECEIVER_RESPONSE_HEADERS, 3, createdAt + 3, createdAt);
+      }
+      const changed = bump.run(input.rows, input.webhookId).changes;
+      if (changed !== 1) throw new Error(`webhook ${input.webhookId} not found`);
+    })();
+    db.pragma("journal_mode = WAL");
+  } finally {
+    db.close();
+  }
+  return { rows: input.rows, seconds: round((performance.now() - started) / 1000, 2) };
+}
+
+if (isMain(import.meta.url)) {
+  const [file, webhookId, agentId, rows] = process.argv.slice(2);
+  if (!file || !webhookId || !agentId || !rows) {
+    console.error("usage: node --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>");
+    process.exit(2);
+  }
+  announceResult(fillLogs(file, { webhookId, agentId, rows: Number(rows) }));
+}

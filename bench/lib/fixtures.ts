@@ -1,0 +1,88 @@
+// The request bodies and stored rows the benchmarks use, built once so that every server sees the same bytes.
+import { eventBody } from "../../server/delivery/payload.js";
+
+export const SERVICE_TOKEN = "bench-service-token";
+export const WEBHOOK_SECRET = "optional_secret_for_hmac_bench";
+
+/** POST …/webhooks body, ≈ 300 bytes (the spec's create example, grown to a realistic subscription). */
+export const CREATE_BODY = JSON.stringify({
+  name: "Call summary to CRM (bench)",
+  webhook_url: "https://hooks.example.com/talkover/crm-ingest/v2/calls?source=bench",
+  webhook_secret: "optional_secret_for_hmac_bench_0001",
+  events: ["event_phone_call_started", "event_phone_call_ended", "event_phone_call_did_not_connect", "event_recording"],
+  timeout: 30,
+  max_retries: 3,
+});
+
+/** A valid `event_phone_call_ended` data object (the spec's example). */
+export const CALL_ENDED_DATA = {
+  call_id: "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+  direction: "outbound",
+  from_number: "+5511987654321",
+  to_number: "+5511912345678",
+  started_at: "2025-09-03T23:20:01.000000Z",
+  ended_at: "2025-09-03T23:20:46.000000Z",
+  duration: 45,
+  status: "completed",
+  ended_by: "user",
+  recording_url: "https://recordings.talkover.ai/9fcb0a51.mp3",
+};
+
+/** A delivery body as the engine builds it (≈ 500 bytes). */
+export function samplePayload(ids: { deliveryId: string; eventId: string; agentId: string; occurredAt: number }): string {
+  return eventBody({ ...ids, event: "event_phone_call_ended", data: CALL_ENDED_DATA });
+}
+
+export const RECEIVER_RESPONSE_BODY = '{"ok":true}';
+export const RECEIVER_RESPONSE_HEADERS = JSON.stringify({
+  "content-type": "application/json",
+  "content-length": "11",
+  date: "Mon, 03 Nov 2025 12:00:00 GMT",
+  connection: "keep-alive",
+  "keep-alive": "timeout=5",
+});
+
+/** The body our server answers to POST create, for the bare-Express ceiling to answer too (same size). */
+export function createAnswer(agentId: string): unknown {
+  return {
+    success: true,
+    message: "Webhook created successfully",
+    data: {
+      id: "01994a2b-7c3d-7e4f-8a5b-6c7d8e9f0a1b",
+      agent_id: agentId,
+      name: "Call summary to CRM (bench)",
+      webhook_url: "https://hooks.example.com/talkover/crm-ingest/v2/calls?source=bench",
+      events: ["event_phone_call_started", "event_phone_call_ended", "event_phone_call_did_not_connect", "event_recording"],
+      timeout: 30,
+      max_retries: 3,
+      enabled: true,
+      created_at: "2025-11-03T12:00:00.123000Z",
+      updated_at: "2025-11-03T12:00:00.123000Z",
+      events_count: 4,
+      status: "active",
+    },
+  };
+}
+
+/** Page 1 of the logs listing as our server answers it (25 delivered attempts), for the bare ceiling. */
+export function logsPageAnswer(agentId: string, webhookId: string, perPage = 25, total = 1000): unknown {
+  const at = Date.parse("2025-11-03T12:00:00.000Z");
+  const data = Array.from({ length: perPage }, (_, i) => {
+    const id = `01994a2b-7c3d-7e4f-8a5b-${String(i).padStart(12, "0")}`;
+    return {
+      id,
+      webhook_id: webhookId,
+      event: "event_phone_call_ended",
+      attempt: 1,
+      status: "success",
+      created_at: "2025-11-03T12:00:00.123000Z",
+      http_status: 200,
+      request_payload: JSON.parse(samplePayload({ deliveryId: id, eventId: id, agentId, occurredAt: at })),
+      response_body: RECEIVER_RESPONSE_BODY,
+      response_headers: JSON.parse(RECEIVER_RESPONSE_HEADERS),
+      duration_ms: 3,
+      delivered_at: "2025-11-03T12:00:00.126000Z",
+    };
+  });
+  return { success: true, data, pagination: { current_page: 1, per_page: perPage, total, last_page: Math.ceil(total / perPage) } };
+}
