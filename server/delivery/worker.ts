@@ -31,6 +31,11 @@ export interface WorkerOptions {
 const DEFAULTS = { batchSize: 100, leaseMs: 180_000, pollIntervalMs: 250 };
 /** Outcomes wait at most this long for a fuller batch before they are written. */
 const FLUSH_DELAY_MS = 5;
+/**
+ * With sends under way and few free slots, claim again only after this long: a claim per finished send
+ * would cost a transaction per delivery; waiting a little lets the claims come in batches.
+ */
+const MIN_CLAIM_GAP_MS = 10;
 
 export class DeliveryWorker {
   readonly owner: string;
@@ -44,6 +49,7 @@ export class DeliveryWorker {
   private flushing: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private woken = false;
+  private lastClaimAt = 0;
 
   constructor(options: WorkerOptions) {
     this.owner = options.owner ?? `worker-${newId()}`;
@@ -73,14 +79,23 @@ export class DeliveryWorker {
 
   private async loop(): Promise<void> {
     const { database, batchSize, leaseMs, pollIntervalMs, concurrency, now, logger } = this.options;
+    // Refill in batches: with sends under way, wait for half the slots (or a batch) to free up, or for
+    // MIN_CLAIM_GAP_MS since the last claim, whichever comes first.
+    const refillAt = Math.min(batchSize, Math.ceil(concurrency / 2));
     while (this.running) {
       const free = concurrency - this.inFlight;
+      const sinceClaim = performance.now() - this.lastClaimAt;
       if (free <= 0) {
         await this.sleep(pollIntervalMs); // a finished send wakes us
         continue;
       }
+      if (this.inFlight > 0 && free < refillAt && sinceClaim < MIN_CLAIM_GAP_MS) {
+        await this.sleep(MIN_CLAIM_GAP_MS - sinceClaim, { keepWoken: true });
+        continue;
+      }
       const limit = Math.min(batchSize, free);
       this.woken = false;
+      this.lastClaimAt = performance.now();
       let claimed: ClaimedDelivery[] = [];
       try {
         claimed = await claimDueDeliveries(database, { owner: this.owner, limit, leaseMs, now: now() });
@@ -154,7 +169,9 @@ export class DeliveryWorker {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when notified; with keepWoken, the full `ms`, and a notification waits for the next claim. */
+  private sleep(ms: number, { keepWoken = false } = {}): Promise<void> {
+    if (keepWoken) return new Promise((resolve) => setTimeout(resolve, ms));
     if (this.woken) {
       this.woken = false;
       return Promise.resolve();
