@@ -1,9 +1,16 @@
 // Bearer authentication: environment tokens for /api/v1, the service token for /internal/v1.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
-import { findEnvironmentByToken } from "../storage/environments.js";
+import { findEnvironmentByToken, type Environment } from "../storage/environments.js";
 import type { AppContext } from "./context.js";
 import { failure, MESSAGES, unauthorized } from "./errors.js";
+import { TtlCache } from "./ttl-cache.js";
+
+/**
+ * Known tokens are remembered for a few seconds, keyed by their SHA-256: a token rotated by the CLI (another
+ * process) stops working within this time. Unknown tokens are never cached.
+ */
+export const TOKEN_CACHE_TTL_MS = 5_000;
 
 function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -13,10 +20,11 @@ function bearerToken(header: string | undefined): string | undefined {
 
 /** No header or no bearer → "Missing Bearer Token"; a token of no environment → "Invalid Bearer Token". */
 export function authenticateEnvironment(ctx: AppContext): RequestHandler {
+  const known = new TtlCache<string, Environment>(TOKEN_CACHE_TTL_MS);
   return async (req, res, next) => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw unauthorized(MESSAGES.missingToken);
-    const environment = await findEnvironmentByToken(ctx.database, token);
+    const environment = await known.get(digest(token).toString("hex"), () => findEnvironmentByToken(ctx.database, token));
     if (!environment) throw unauthorized(MESSAGES.invalidToken);
     res.locals.environment = environment;
     next();

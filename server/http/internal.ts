@@ -4,14 +4,18 @@ import type { components } from "../../generated/api.js";
 import { getAgent } from "../storage/agents.js";
 import type { AppContext } from "./context.js";
 import { MESSAGES, notFound } from "./errors.js";
+import { TtlCache } from "./ttl-cache.js";
 
 type EventIntake = components["schemas"]["EventIntake"];
 
 export function internalHandlers(ctx: AppContext) {
+  // Agents are never deleted: one that exists can be remembered (the intake is the engine's hot path).
+  const agents = new TtlCache<string, true>(60_000);
   return {
     async ingestEvent(req: Request, res: Response) {
       const agentId = String(req.params.agent_id);
-      if (!(await getAgent(ctx.database, agentId))) throw notFound(MESSAGES.agentNotFound);
+      const exists = await agents.get(agentId, async () => ((await getAgent(ctx.database, agentId)) ? true : undefined));
+      if (!exists) throw notFound(MESSAGES.agentNotFound);
       const body = req.body as EventIntake;
       const result = await ctx.delivery.ingestEvent({
         agentId,
