@@ -41,7 +41,7 @@ export const DEFAULT_CONFIG: Config = {
   errorThreshold: 10,
   logRetentionDays: 30,
   worker: true,
-  workerConcurrency: 64,
+  workerConcurrency: 128,
   workerLeaseMs: 180_000,
   workerPollIntervalMs: 250,
 };
