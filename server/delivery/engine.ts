@@ -4,11 +4,12 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
-import { getDeliveryStatus, queueManualRetry, recordEvent } from "../storage/deliveries.js";
+import { getDeliveryStatus, queueManualRetry } from "../storage/deliveries.js";
 import { findLog, insertTestLog } from "../storage/logs.js";
 import type { Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";
 import type { AgentWebhookCache } from "./agent-cache.js";
+import { IntakeBatcher } from "./intake-batcher.js";
 import { eventBody, TEST_EVENT, testBody } from "./payload.js";
 import { retentionCutoff, startRetention } from "./retention.js";
 import { createSender, type Sender } from "./send.js";
@@ -51,6 +52,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       })
     : undefined;
   let retention: { stop(): Promise<void> } | undefined;
+  const intake = new IntakeBatcher(database);
 
   return {
     worker,
@@ -69,7 +71,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     async ingestEvent(input: EventInput): Promise<IngestResult> {
       const occurredAt = input.occurredAt ?? now();
       const webhooks = await cache.webhooksFor(input.agentId, input.event);
-      const recorded = await recordEvent(database, {
+      const recorded = await intake.record({
         agentId: input.agentId,
         event: input.event,
         data: input.data,

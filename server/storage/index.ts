@@ -40,6 +40,7 @@ export {
   purgeFinishedDeliveriesBefore,
   recordAttempts,
   recordEvent,
+  recordEvents,
 } from "./deliveries.js";
 export type {
   AttemptOutcome,

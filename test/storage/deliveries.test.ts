@@ -8,6 +8,7 @@ import {
   queueManualRetry,
   recordAttempts,
   recordEvent,
+  recordEvents,
 } from "../../server/storage/deliveries.js";
 import type { AttemptOutcome, ClaimedDelivery } from "../../server/storage/deliveries.js";
 import { countLogs, findLog, insertTestLog, listLogs } from "../../server/storage/logs.js";
@@ -62,6 +63,48 @@ describe.each(backends)("delivery queue on $name", (backend) => {
   async function deliveryRow(id: string) {
     return database.db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
   }
+
+  describe("recordEvents (the intake's group commit)", () => {
+    const input = (agentId: string, webhookIds: string[], idempotencyKey?: string) => ({
+      agentId,
+      event: "event_phone_call_ended",
+      data: { call_id: "call-uuid" },
+      occurredAt: T0,
+      idempotencyKey,
+      webhookIds,
+      buildPayload: payloadFor,
+      now: T0,
+    });
+
+    it("writes many events in one transaction, each with its own deliveries, and keeps the log totals", async () => {
+      const { agent, webhook } = await seedWebhook(database);
+      const [second] = await addWebhooks(database, agent.id, 1);
+      const results = await recordEvents(database, [input(agent.id, [webhook.id]), input(agent.id, [webhook.id, second!.id]), input(agent.id, [])]);
+      expect(results.map((r) => r.deliveriesQueued)).toEqual([1, 2, 0]);
+      expect(new Set(results.map((r) => r.eventId)).size).toBe(3);
+      expect(await countLogs(database, webhook.id)).toBe(2);
+      expect(await countLogs(database, second!.id)).toBe(1);
+      for (const result of results) {
+        for (const ids of result.deliveries) expect((await deliveryRow(ids.deliveryId)).event_id).toBe(result.eventId);
+      }
+    });
+
+    it("a key repeated inside one batch is a replay of the first event of the batch", async () => {
+      const { agent, webhook } = await seedWebhook(database);
+      const [first, again] = await recordEvents(database, [input(agent.id, [webhook.id], "k1"), input(agent.id, [webhook.id], "k1")]);
+      expect(first).toMatchObject({ replayed: false, deliveriesQueued: 1 });
+      expect(again).toMatchObject({ replayed: true, deliveriesQueued: 0, eventId: first!.eventId });
+      expect(await countLogs(database, webhook.id)).toBe(1);
+    });
+
+    it("never queues a delivery to another agent's webhook named in the batch", async () => {
+      const { agent, webhook } = await seedWebhook(database);
+      const other = await seedWebhook(database);
+      const [mine, theirs] = await recordEvents(database, [input(agent.id, [webhook.id, other.webhook.id]), input(other.agent.id, [webhook.id])]);
+      expect(mine!.deliveries.map((d) => d.webhookId)).toEqual([webhook.id]);
+      expect(theirs!.deliveriesQueued).toBe(0);
+    });
+  });
 
   describe("recordEvent", () => {
     it("queues, per active webhook, a pending delivery due now and the log row of attempt 1", async () => {
