@@ -35,7 +35,7 @@ const FLUSH_DELAY_MS = 5;
  * With sends under way and few free slots, claim again only after this long: a claim per finished send
  * would cost a transaction per delivery; waiting a little lets the claims come in batches.
  */
-const MIN_CLAIM_GAP_MS = 10;
+const MIN_CLAIM_GAP_MS = 3;
 
 export class DeliveryWorker {
   readonly owner: string;
