@@ -7,7 +7,7 @@
 //   node --import tsx bench/delivery/memory.ts [--backlog 200000] [--seconds 20] [--concurrency 64]   → RESULT {…}
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { findFreePort } from "../../test/support/postgres.js";
+import { freePort } from "../../client/mock.js";
 import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase } from "../../server/storage/db.js";
 import { createEnvironment } from "../../server/storage/environments.js";
@@ -82,7 +82,7 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
   const dir = makeTempDir("talkover-bench-memory-");
   try {
     const file = join(dir, "talkover.db");
-    const deadPort = await findFreePort(); // nobody listens here: every attempt is refused
+    const deadPort = await freePort(); // nobody listens here: every attempt is refused
     const database = await openDatabase(file);
     const environment = await createEnvironment(database, { name: "Bench" });
     const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });

@@ -18,7 +18,7 @@ export interface RetentionOptions {
 /** One full pass: repeats small batches until nothing older than the cutoff is left. */
 export async function purgeExpired(options: RetentionOptions, now = Date.now()): Promise<{ logs: number; deliveries: number; events: number }> {
   const { database, retentionDays, batchSize = 500 } = options;
-  const cutoff = now - retentionDays * DAY_MS;
+  const cutoff = retentionCutoff(retentionDays, now);
   const totals = { logs: 0, deliveries: 0, events: 0 };
   for (;;) {
     const logs = await purgeLogsBefore(database, cutoff, batchSize);

