@@ -12,8 +12,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 /**
  * Why a secret can't be used, or undefined if it can. A `whsec_` secret must be non-empty base64 after the
- * prefix; any other non-empty string is fine (it is used as its UTF-8 bytes). Meant for the API layer, so a
- * bad secret is a 422 when it's set rather than a failed delivery later.
+ * prefix; any other non-empty string is fine (it is used as its UTF-8 bytes). Only secretKey calls it: the
+ * API's 422 for a bad secret comes from the WebhookSecret pattern of openapi.yaml, not from here.
  */
 export function validateSecret(secret: string): string | undefined {
   if (secret === "") return "must not be empty";
