@@ -5,6 +5,7 @@ import * as OpenApiValidator from "express-openapi-validator";
 import type { AppContext } from "./http/context.js";
 import { authenticateEnvironment, authenticateService } from "./http/auth.js";
 import { ApiError, failure, MESSAGES, validationFailed } from "./http/errors.js";
+import type { HandlerTable } from "./http/handler.js";
 import { healthHandlers } from "./http/health.js";
 import { internalHandlers } from "./http/internal.js";
 import { logHandlers } from "./http/logs.js";
@@ -14,8 +15,6 @@ import { toFieldErrors, type ValidatorError } from "./http/validation.js";
 import { webhookHandlers } from "./http/webhooks.js";
 import type { ApiSpec } from "./spec.js";
 
-type Handler = (req: express.Request, res: express.Response) => unknown;
-
 /** Every operationId of the document's paths (not of `webhooks:`, which we send rather than serve). */
 export function specOperationIds(spec: ApiSpec): string[] {
   return Object.values<Record<string, any>>(spec.document.paths ?? {}).flatMap((item) =>
@@ -23,9 +22,12 @@ export function specOperationIds(spec: ApiSpec): string[] {
   );
 }
 
-/** Fails at start-up, not at the first request, when an operation of the spec has no handler. */
-export function bindHandlers(spec: ApiSpec, handlers: Record<string, Handler>): Record<string, Handler> {
-  const missing = specOperationIds(spec).filter((id) => typeof handlers[id] !== "function");
+/**
+ * Fails at start-up, not at the first request, when an operation of the spec has no handler: `tsc` already
+ * checks the table against generated/api.ts, this checks it against the openapi.yaml actually loaded.
+ */
+export function bindHandlers<T extends object>(spec: ApiSpec, handlers: T): T {
+  const missing = specOperationIds(spec).filter((id) => typeof (handlers as Record<string, unknown>)[id] !== "function");
   if (missing.length > 0) throw new Error(`openapi.yaml operations without a handler: ${missing.join(", ")}`);
   return handlers;
 }
@@ -37,7 +39,7 @@ export function createApp(ctx: AppContext): express.Express {
     ...logHandlers(ctx),
     ...internalHandlers(ctx),
     ...healthHandlers(ctx),
-  });
+  } satisfies HandlerTable);
 
   const app = express();
   app.disable("x-powered-by");
@@ -65,7 +67,9 @@ export function createApp(ctx: AppContext): express.Express {
         basePath: "",
         resolver: (_basePath: string, route: any, apiDoc: any) => {
           const operationId: string = apiDoc.paths[route.openApiRoute][route.method.toLowerCase()].operationId;
-          return handlers[operationId] as RequestHandler;
+          // The one untyped step: the validator has just checked the request against the operation whose
+          // types the handler was written to.
+          return (handlers as Record<string, unknown>)[operationId] as RequestHandler;
         },
       },
     }),

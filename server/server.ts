@@ -6,6 +6,8 @@ import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { AgentWebhookCache } from "./delivery/agent-cache.js";
 import { createDeliveryEngine, type DeliveryEngine, type EngineOptions } from "./delivery/engine.js";
+import { WebhookWrites } from "./delivery/webhook-writes.js";
+import { KnownAgents } from "./http/known-agents.js";
 import { createLogger, type Logger } from "./logger.js";
 import { loadSpec } from "./spec.js";
 import { openDatabase, type Database } from "./storage/db.js";
@@ -36,7 +38,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const cache = new AgentWebhookCache(database);
   const engine = createDeliveryEngine({ database, cache, config, logger, ...options.engine });
   let ready = true;
-  const app = createApp({ spec, database, config, logger, cache, delivery: engine, isReady: () => ready });
+  const app = createApp({
+    spec,
+    database,
+    config,
+    logger,
+    webhooks: new WebhookWrites(database, cache),
+    agents: new KnownAgents(database),
+    delivery: engine,
+    isReady: () => ready,
+  });
 
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { RequestHandler } from "express";
 import { findEnvironmentByToken, type Environment } from "../storage/environments.js";
-import type { AppContext } from "./context.js";
+import type { AppContext, Resolved } from "./context.js";
 import { failure, MESSAGES, unauthorized } from "./errors.js";
 import { TtlCache } from "./ttl-cache.js";
 
@@ -19,7 +19,7 @@ function bearerToken(header: string | undefined): string | undefined {
 }
 
 /** No header or no bearer → "Missing Bearer Token"; a token of no environment → "Invalid Bearer Token". */
-export function authenticateEnvironment(ctx: AppContext): RequestHandler {
+export function authenticateEnvironment(ctx: AppContext): RequestHandler<unknown, unknown, unknown, unknown, Partial<Resolved>> {
   const known = new TtlCache<string, Environment>(TOKEN_CACHE_TTL_MS);
   return async (req, res, next) => {
     const token = bearerToken(req.headers.authorization);

@@ -1,15 +1,15 @@
 // The Operations tag: liveness and readiness probes.
-import type { Request, Response } from "express";
 import { sql } from "kysely";
 import type { AppContext } from "./context.js";
+import type { HandlerTable } from "./handler.js";
 
 export function healthHandlers(ctx: AppContext) {
   return {
-    getHealth(_req: Request, res: Response) {
+    getHealth(_req, res) {
       res.json({ status: "ok" });
     },
 
-    async getReadiness(_req: Request, res: Response) {
+    async getReadiness(_req, res) {
       let ready = ctx.isReady();
       if (ready) {
         try {
@@ -20,5 +20,5 @@ export function healthHandlers(ctx: AppContext) {
       }
       res.status(ready ? 200 : 503).json({ status: ready ? "ok" : "unavailable" });
     },
-  };
+  } satisfies Partial<HandlerTable>;
 }

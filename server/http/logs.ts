@@ -1,17 +1,16 @@
 // Handlers of the Webhook logs tag: the paginated attempt log and manual retry.
-import type { Request, Response } from "express";
 import { listLogs } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
 import type { AppContext } from "./context.js";
 import { MESSAGES, notFound, notRetriable } from "./errors.js";
+import type { HandlerTable } from "./handler.js";
 import { presentLog } from "./present.js";
 
 export function logHandlers(ctx: AppContext) {
   return {
-    async listWebhookLogs(req: Request, res: Response) {
+    async listWebhookLogs(req, res) {
       // The validator has checked the ranges and applied the defaults (page 1, per_page 25).
-      const page = Number(req.query.page);
-      const perPage = Number(req.query.per_page);
+      const { page, per_page: perPage } = req.query;
       const { rows, total } = await listLogs(ctx.database, res.locals.webhook.id, { page, perPage });
       res.json({
         success: true,
@@ -20,8 +19,8 @@ export function logHandlers(ctx: AppContext) {
       });
     },
 
-    async retryWebhookLog(req: Request, res: Response) {
-      const result = await ctx.delivery.retryLog(res.locals.webhook, String(req.params.log_id));
+    async retryWebhookLog(req, res) {
+      const result = await ctx.delivery.retryLog(res.locals.webhook, req.params.log_id);
       if (result.outcome === "not_found") throw notFound(MESSAGES.logNotFound);
       if (result.outcome === "not_retriable") throw notRetriable();
       res.json({
@@ -30,5 +29,5 @@ export function logHandlers(ctx: AppContext) {
         data: { log_id: result.logId, original_log_id: result.originalLogId, queued_at: toApiTimestamp(result.queuedAt) },
       });
     },
-  };
+  } satisfies Partial<HandlerTable>;
 }
