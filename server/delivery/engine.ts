@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
-import { getDeliveryStatus, queueManualRetry } from "../storage/deliveries.js";
+import { getDeliveryStatus, queueManualRetry } from "../storage/queue/manual-retry.js";
 import { findLog, insertTestLog } from "../storage/logs.js";
 import type { Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";

@@ -2,7 +2,7 @@
 // one, and go in together. Alone, an event is written at once (the next turn of the event loop); under
 // load, one transaction carries many, so the intake keeps up without a transaction per event.
 import type { Database } from "../storage/db.js";
-import { recordEvents, type RecordEventInput, type RecordedEvent } from "../storage/deliveries.js";
+import { recordEvents, type RecordEventInput, type RecordedEvent } from "../storage/queue/record-events.js";
 
 /** Events per transaction at most: bounds a transaction's length and the wait of the first event in it. */
 const MAX_BATCH = 200;

@@ -2,8 +2,7 @@
 // a long transaction; finished deliveries and their events go with them.
 import type { Logger } from "../logger.js";
 import type { Database } from "../storage/db.js";
-import { purgeFinishedDeliveriesBefore } from "../storage/deliveries.js";
-import { purgeLogsBefore } from "../storage/logs.js";
+import { purgeBefore, type Purged } from "../storage/queue/purge.js";
 
 const DAY_MS = 86_400_000;
 
@@ -16,17 +15,16 @@ export interface RetentionOptions {
 }
 
 /** One full pass: repeats small batches until nothing older than the cutoff is left. */
-export async function purgeExpired(options: RetentionOptions, now = Date.now()): Promise<{ logs: number; deliveries: number; events: number }> {
+export async function purgeExpired(options: RetentionOptions, now = Date.now()): Promise<Purged> {
   const { database, retentionDays, batchSize = 500 } = options;
   const cutoff = retentionCutoff(retentionDays, now);
-  const totals = { logs: 0, deliveries: 0, events: 0 };
+  const totals: Purged = { logs: 0, deliveries: 0, events: 0 };
   for (;;) {
-    const logs = await purgeLogsBefore(database, cutoff, batchSize);
-    const { deliveries, events } = await purgeFinishedDeliveriesBefore(database, cutoff, batchSize);
-    totals.logs += logs;
-    totals.deliveries += deliveries;
-    totals.events += events;
-    if (logs < batchSize && deliveries < batchSize && events < batchSize) return totals;
+    const purged = await purgeBefore(database, cutoff, batchSize);
+    totals.logs += purged.logs;
+    totals.deliveries += purged.deliveries;
+    totals.events += purged.events;
+    if (purged.logs < batchSize && purged.deliveries < batchSize && purged.events < batchSize) return totals;
     await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
   }
 }

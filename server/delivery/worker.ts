@@ -4,7 +4,8 @@
 // nothing, its leases expire and another worker (or its restart) sends the deliveries again.
 import type { Logger } from "../logger.js";
 import type { Database } from "../storage/db.js";
-import { claimDueDeliveries, recordAttempts, type AttemptOutcome, type ClaimedDelivery } from "../storage/deliveries.js";
+import { claimDueDeliveries, type ClaimedDelivery } from "../storage/queue/claim.js";
+import { recordAttempts, type AttemptOutcome } from "../storage/queue/record-attempts.js";
 import { newId } from "../storage/ids.js";
 import { attemptOutcome } from "./outcome.js";
 import type { Sender } from "./send.js";
