@@ -113,10 +113,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
       body: { code: "LOG_NOT_RETRIABLE" },
     });
 
-    const purged = await purgeExpired(
-      { database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2 },
-      t.clock.peek(),
-    );
+    const purged = await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2, now: t.clock.peek });
     // 5 deliveries + 1 test + 1 failure = 7 old rows, purged 2 at a time (several batches); finished
     // deliveries and events go too (how many is the storage layer's business: a second pass finds none).
     expect(purged.logs).toBe(7);
@@ -131,7 +128,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect((await t.api(`${webhookPath(old.id)}/logs/${oldFailure.id}/retry`, { method: "POST" })).status).toBe(404);
 
     // Nothing left to purge: a second pass deletes nothing.
-    expect(await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2 }, t.clock.peek())).toEqual({
+    expect(await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2, now: t.clock.peek })).toEqual({
       logs: 0,
       deliveries: 0,
       events: 0,
