@@ -97,7 +97,10 @@ export class DeliveryWorker {
   start(): void {
     if (this.current !== "idle") return;
     this.current = "claiming";
-    this.loopDone = this.loop();
+    // The loop handles database errors itself; this catch is for a bug there, which must not end the process.
+    this.loopDone = this.loop().catch((err) => {
+      this.options.logger.error({ err: (err as Error).message }, "the delivery worker's loop stopped");
+    });
   }
 
   /** Something became due (an event was accepted, a retry queued): look now rather than at the next poll. */
