@@ -1,9 +1,9 @@
 // Disabled and deleted webhooks (nothing more is sent, queued deliveries are cancelled) and log retention.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.js";
 import { purgeExpired } from "../../server/delivery/retention.js";
 import type { Dialect } from "../../server/storage/db.js";
-import { DAY, HOUR, startEngineServer, type EngineTestServer } from "./harness.js";
+import { DAY, HOUR, engineTests, type EngineTestServer } from "./harness.js";
 import { startReceiver, type Receiver } from "./receiver.js";
 
 async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
@@ -16,13 +16,9 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let receiver: Receiver;
   const webhookPath = (webhookId: string) => `/api/v1/agents/${t.agentId}/webhooks/${webhookId}`;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-    receiver = await startReceiver();
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await receiver?.close();
+  engineTests(dialect, async (server, newReceiver) => {
+    t = server;
+    receiver = await newReceiver();
   });
 
   /** A webhook whose only delivery failed once and has its next attempt queued. */
