@@ -84,18 +84,22 @@ export async function findLog(database: Database, webhookId: string, logId: stri
   return row === undefined ? undefined : toLog(row);
 }
 
-export interface TestLogInput {
-  webhookId: string;
-  /** The catalogue name for a test, e.g. "webhook.test". */
-  event: string;
-  requestPayload: string;
-  status: "success" | "failed";
+/** What an attempt got back, as its log row records it: a delivery's (record-attempts) or a test's. */
+export interface AttemptResult {
   httpStatus?: number | null;
   responseBody?: string | null;
   responseHeaders?: Record<string, string> | null;
   error?: string | null;
   durationMs: number;
   deliveredAt?: number | null;
+}
+
+export interface TestLogInput extends AttemptResult {
+  webhookId: string;
+  /** The catalogue name for a test, e.g. "webhook.test". */
+  event: string;
+  requestPayload: string;
+  status: "success" | "failed";
   now?: number;
 }
 

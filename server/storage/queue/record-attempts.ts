@@ -5,6 +5,7 @@ import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdate, fromDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
+import type { AttemptResult } from "../logs.js";
 import { lockWebhooksInOrder } from "./webhook-counters.js";
 
 const CLOSE_ATTEMPTS =
@@ -29,18 +30,12 @@ const UPDATE_WEBHOOK_COUNTERS =
   "logs_total = webhooks.logs_total + c.new_logs " +
   "FROM c WHERE webhooks.id = c.id";
 
-export interface AttemptOutcome {
+export interface AttemptOutcome extends AttemptResult {
   deliveryId: string;
   logId: string;
   webhookId: string;
   /** success: 2xx. retrying: failed, another attempt at `nextAttemptAt`. failed: failed, no more attempts. */
   status: "success" | "retrying" | "failed";
-  httpStatus?: number | null;
-  responseBody?: string | null;
-  responseHeaders?: Record<string, string> | null;
-  error?: string | null;
-  durationMs: number;
-  deliveredAt?: number | null;
   /** Required when status is "retrying". */
   nextAttemptAt?: number;
 }
