@@ -870,7 +870,100 @@ export interface components {
             /** @description Number of events the webhook is subscribed to. */
             events_count: number;
             status: components["schemas"]["WebhookStatus"];
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            /**
+             * @description The custom headers, every key with its value masked (`********`, followed by the last 4 characters
+             *     when the value has at least 16): values may hold credentials. Sending a masked value back unchanged
+             *     keeps the stored value.
+             */
+            custom_headers?: components["schemas"]["CustomHeader"][];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
         };
+        /**
+         * @description The HTTP method of every delivery attempt, manual retries and the test call included.
+         * @enum {string}
+         */
+        HttpMethod: "POST" | "PUT" | "PATCH";
+        /**
+         * @description How deliveries authenticate to the receiver, with the `authorization_credentials` given:
+         *     `none` sends nothing (and clears stored credentials); `bearer` sends `Authorization: Bearer <token>`;
+         *     `basic` sends `Authorization: Basic base64(username:password)`; `api_key` sends `<header_name>: <value>`
+         *     (`X-API-Key` by default); `custom` sends `Authorization: <value>` as given.
+         * @enum {string}
+         */
+        AuthorizationScheme: "none" | "bearer" | "basic" | "api_key" | "custom";
+        /**
+         * @description The credentials of the `authorization_scheme`, write-only: never returned, logged or kept in the
+         *     delivery logs. Its fields follow the scheme: `bearer` takes `token`; `basic` takes `username` (no `:`)
+         *     and `password`; `api_key` takes `value` and optionally `header_name` (default `X-API-Key`); `custom`
+         *     takes `value`, sent as the whole `Authorization` header. A field the scheme does not take is
+         *     prohibited. Required when the scheme is not `none` and no credentials of that scheme are stored; an
+         *     update that sends only credentials keeps the scheme.
+         */
+        AuthorizationCredentials: {
+            token?: components["schemas"]["HeaderValue"];
+            username?: string;
+            password?: components["schemas"]["HeaderValue"];
+            value?: components["schemas"]["HeaderValue"];
+            header_name?: components["schemas"]["HeaderName"];
+        };
+        /** @description An HTTP field name (an RFC 9110 token) of at most 100 characters. */
+        HeaderName: string;
+        /** @description An HTTP field value of at most 1,000 characters, without CR, LF or NUL. */
+        HeaderValue: string;
+        CustomHeader: {
+            key: components["schemas"]["HeaderName"];
+            value: components["schemas"]["HeaderValue"];
+        };
+        /**
+         * @description Headers added to every delivery, at most 20, "useful for static auth tokens or routing headers required
+         *     by your endpoint". Keys are unique regardless of case. Headers Talkover sets are refused: `Host`,
+         *     `Content-Length`, `Content-Type`, `Transfer-Encoding`, `Connection`, `Content-Encoding`, `webhook-id`,
+         *     `webhook-timestamp`, `webhook-signature`, `User-Agent`, and `Authorization` (or the `api_key` header)
+         *     when the `authorization_scheme` sets it. An update replaces the whole list; a value sent back masked
+         *     as a response showed it keeps the stored value.
+         */
+        CustomHeaders: components["schemas"]["CustomHeader"][];
+        /**
+         * @description Bodies that replace the default delivery body for some events: keys are events the webhook is
+         *     subscribed to, values any JSON value. Inside its strings, `{{ path }}` placeholders are filled from the
+         *     event's context: `event`, `event_id`, `delivery_id`, `occurred_at`, `agent.id`, `agent.name`,
+         *     `webhook.id`, `webhook.name`, `data.<field>` for every field of that event's `data` (see **Webhook
+         *     events**; nested fields by dotted paths, anything below `data.context`), and `call.<field>` for the same
+         *     fields (`call.id` is `data.call_id`). A string that is exactly one placeholder takes the value's JSON
+         *     type (`"{{data.duration}}"` → `45`); a placeholder inside longer text is written as text; a missing
+         *     value is `null` (empty inside text). No logic, no code. A placeholder naming no variable of the event is
+         *     refused, and so is a template over 64 KiB. The rendered body is what is signed, sent and logged as
+         *     `request_payload`; it is rendered when the event is recorded, so a changed template applies to later
+         *     events. An update replaces the whole object (`{}` removes every template).
+         */
+        PayloadTemplates: {
+            event_phone_call_started?: components["schemas"]["PayloadTemplate"];
+            event_phone_call_ended?: components["schemas"]["PayloadTemplate"];
+            event_phone_call_did_not_connect?: components["schemas"]["PayloadTemplate"];
+            event_phone_call_connected?: components["schemas"]["PayloadTemplate"];
+            event_phone_call_disconnected?: components["schemas"]["PayloadTemplate"];
+            event_phone_call_error?: components["schemas"]["PayloadTemplate"];
+            event_participant_joined?: components["schemas"]["PayloadTemplate"];
+            event_participant_left?: components["schemas"]["PayloadTemplate"];
+            event_voicemail_detected?: components["schemas"]["PayloadTemplate"];
+            event_voicemail_message_left?: components["schemas"]["PayloadTemplate"];
+            event_conversation_started?: components["schemas"]["PayloadTemplate"];
+            event_conversation_ended?: components["schemas"]["PayloadTemplate"];
+            event_action?: components["schemas"]["PayloadTemplate"];
+            event_action_failed?: components["schemas"]["PayloadTemplate"];
+            event_recording?: components["schemas"]["PayloadTemplate"];
+            event_connection_established?: components["schemas"]["PayloadTemplate"];
+            event_connection_closed?: components["schemas"]["PayloadTemplate"];
+            event_connection_error?: components["schemas"]["PayloadTemplate"];
+            event_user_connected?: components["schemas"]["PayloadTemplate"];
+            event_user_disconnected?: components["schemas"]["PayloadTemplate"];
+            event_client_connected?: components["schemas"]["PayloadTemplate"];
+            event_client_disconnected?: components["schemas"]["PayloadTemplate"];
+        };
+        /** @description A template body for one event; any JSON value. */
+        PayloadTemplate: Record<string, never> | unknown[] | string | number | boolean | null;
         /**
          * @description `disabled` when `enabled` is false; otherwise `error` after 10 consecutive failed delivery attempts
          *     (until a delivery succeeds again), else `active`.
@@ -913,6 +1006,13 @@ export interface components {
              * @default true
              */
             enabled?: boolean;
+            /** @default POST */
+            http_method?: components["schemas"]["HttpMethod"];
+            /** @default none */
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
         };
         /** @description A partial update; only the fields sent change. Same rules as on create, no defaults. */
         WebhookUpdate: {
@@ -926,6 +1026,11 @@ export interface components {
             max_retries?: number;
             /** @description Whether the webhook receives deliveries. */
             enabled?: boolean;
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
         };
         /** @description Optional body of a test; without it the webhook's own URL is used. */
         WebhookTestRequest: {
@@ -1155,6 +1260,10 @@ export interface components {
             from_number?: string;
             /** @description Called number, E.164. */
             to_number?: string;
+            /** @description The `context` object given when the call was made, included in every event of the call. */
+            context?: {
+                [key: string]: unknown;
+            };
         };
         PhoneCallStartedData: components["schemas"]["CallData"] & {
             /** Format: date-time */
