@@ -138,9 +138,29 @@ const initial: Migration = {
   },
 };
 
+// The delivery options of Talkover's 2026 create page. Existing webhooks keep what they did: POST, no
+// authorization, no custom headers, the default body.
+const deliveryOptions: Migration = {
+  async up(db: AnyDb) {
+    // One column per statement: SQLite's ALTER TABLE adds one at a time.
+    await db.schema.alterTable("webhooks").addColumn("http_method", "text", (c) => c.notNull().defaultTo("POST")).execute();
+    await db.schema.alterTable("webhooks").addColumn("authorization_scheme", "text", (c) => c.notNull().defaultTo("none")).execute();
+    await db.schema.alterTable("webhooks").addColumn("authorization_credentials", "text").execute();
+    await db.schema.alterTable("webhooks").addColumn("custom_headers", "text", (c) => c.notNull().defaultTo("[]")).execute();
+    await db.schema.alterTable("webhooks").addColumn("payload_templates", "text", (c) => c.notNull().defaultTo("{}")).execute();
+  },
+
+  async down(db: AnyDb) {
+    for (const column of ["payload_templates", "custom_headers", "authorization_credentials", "authorization_scheme", "http_method"]) {
+      await db.schema.alterTable("webhooks").dropColumn(column).execute();
+    }
+  },
+};
+
 /** Ordered by name: Kysely runs them in alphabetical order. */
 export const migrations: Record<string, Migration> = {
   "0001_initial": initial,
+  "0002_delivery_options": deliveryOptions,
 };
 
 function migratorFor(database: Database): Migrator {

@@ -44,6 +44,16 @@ export interface WebhookTable {
   created_at: Millis;
   updated_at: Millis;
   deleted_at: Millis | null;
+  /** Delivery options (migration 0002). POST, PUT or PATCH. */
+  http_method: Generated<string>;
+  /** none, bearer, basic, api_key or custom. */
+  authorization_scheme: Generated<string>;
+  /** JSON object of the scheme's credentials; never returned, never logged. */
+  authorization_credentials: string | null;
+  /** JSON array of {key, value}. */
+  custom_headers: Generated<string>;
+  /** JSON object: event name → template. */
+  payload_templates: Generated<string>;
 }
 
 export interface EventTable {

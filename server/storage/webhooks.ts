@@ -4,12 +4,49 @@ import type { Selectable, Updateable } from "kysely";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
 import { cancelQueuedDeliveries } from "./queue/cancel.js";
-import { fromDbBoolean, fromJsonText, toDbBoolean, toJsonText } from "./dialect.js";
+import { fromDbBoolean, fromJsonText, fromNullableJsonText, toDbBoolean, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
 import type { WebhookTable } from "./schema.js";
 
+export type HttpMethod = "POST" | "PUT" | "PATCH";
+export type AuthorizationScheme = "none" | "bearer" | "basic" | "api_key" | "custom";
+
+/** The fields of the scheme (bearer: token; basic: username, password; api_key: value, header_name?; custom: value). Secret. */
+export interface AuthorizationCredentials {
+  token?: string;
+  username?: string;
+  password?: string;
+  value?: string;
+  header_name?: string;
+}
+
+export interface CustomHeader {
+  key: string;
+  /** May hold a credential: masked in responses, never logged. */
+  value: string;
+}
+
+/** How deliveries are made: read by the worker at every attempt, and by the intake for the templates. */
+export interface DeliveryOptions {
+  httpMethod: HttpMethod;
+  authorizationScheme: AuthorizationScheme;
+  /** Null when the scheme is none. Never returned, never logged. */
+  authorizationCredentials: AuthorizationCredentials | null;
+  customHeaders: CustomHeader[];
+  /** Event name → template (any JSON value). */
+  payloadTemplates: Record<string, unknown>;
+}
+
+export const DEFAULT_DELIVERY_OPTIONS: DeliveryOptions = {
+  httpMethod: "POST",
+  authorizationScheme: "none",
+  authorizationCredentials: null,
+  customHeaders: [],
+  payloadTemplates: {},
+};
+
 /** What create takes. Defaults (timeout 30, max_retries 3, enabled true) are the spec's and are applied by the API layer. */
-export interface WebhookInput {
+export interface WebhookInput extends Partial<DeliveryOptions> {
   name: string;
   webhookUrl: string;
   /** Signing secret; never log it. */
@@ -21,7 +58,7 @@ export interface WebhookInput {
   enabled: boolean;
 }
 
-export interface Webhook extends WebhookInput {
+export interface Webhook extends Omit<WebhookInput, keyof DeliveryOptions>, DeliveryOptions {
   id: string;
   agentId: string;
   /** Failed attempts since the last success; drives the derived "error" status. */
@@ -58,7 +95,29 @@ function toWebhook(row: WebhookRow): Webhook {
     consecutiveFailures: row.consecutive_failures,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    httpMethod: row.http_method as HttpMethod,
+    authorizationScheme: row.authorization_scheme as AuthorizationScheme,
+    authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(row.authorization_credentials),
+    customHeaders: fromJsonText<CustomHeader[]>(row.custom_headers),
+    payloadTemplates: fromJsonText<Record<string, unknown>>(row.payload_templates),
   };
+}
+
+/** The columns of the delivery options present in `options` (an update changes only those). */
+function deliveryOptionColumns(options: Partial<DeliveryOptions>): Updateable<WebhookTable> {
+  const set: Updateable<WebhookTable> = {};
+  if (options.httpMethod !== undefined) set.http_method = options.httpMethod;
+  if (options.authorizationScheme !== undefined) set.authorization_scheme = options.authorizationScheme;
+  if (options.authorizationCredentials !== undefined) {
+    set.authorization_credentials = options.authorizationCredentials === null ? null : toJsonText(options.authorizationCredentials);
+  }
+  if (options.customHeaders !== undefined) set.custom_headers = toJsonText(options.customHeaders);
+  if (options.payloadTemplates !== undefined) set.payload_templates = toJsonText(options.payloadTemplates);
+  return set;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function visibleWebhooks(database: Database, agentId: string) {
@@ -87,6 +146,7 @@ export async function createWebhook(
       created_at: now,
       updated_at: now,
       deleted_at: null,
+      ...deliveryOptionColumns({ ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -134,6 +194,7 @@ export async function updateWebhook(
   if (changes.timeout !== undefined) set.timeout = changes.timeout;
   if (changes.maxRetries !== undefined) set.max_retries = changes.maxRetries;
   if (changes.enabled !== undefined) set.enabled = toDbBoolean(database, changes.enabled);
+  Object.assign(set, deliveryOptionColumns(changes));
 
   return inTransaction(database, async (tx) => {
     const row = await tx.db

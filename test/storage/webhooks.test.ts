@@ -53,6 +53,11 @@ describe.each(backends)("webhooks on $name", (backend) => {
       consecutiveFailures: 0,
       createdAt: T0,
       updatedAt: T0,
+      httpMethod: "POST",
+      authorizationScheme: "none",
+      authorizationCredentials: null,
+      customHeaders: [],
+      payloadTemplates: {},
     });
     expect(await findWebhook(database, agent.id, webhook.id)).toEqual(webhook);
   });

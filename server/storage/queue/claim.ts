@@ -1,7 +1,8 @@
 // Claim: the worker leases a batch of due deliveries, with what sending them needs, in one transaction.
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
-import { forUpdateSkipLocked, fromDbBoolean, preferOrderedIndexScans } from "../dialect.js";
+import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText, preferOrderedIndexScans } from "../dialect.js";
+import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, HttpMethod } from "../webhooks.js";
 
 export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
 
@@ -31,6 +32,12 @@ export interface ClaimedDelivery {
   timeout: number;
   maxRetries: number;
   leaseExpiresAt: number;
+  /** The webhook's delivery options as they are now (the body's template was applied when it was queued). */
+  httpMethod: HttpMethod;
+  authorizationScheme: AuthorizationScheme;
+  /** Secret: never log it. */
+  authorizationCredentials: AuthorizationCredentials | null;
+  customHeaders: CustomHeader[];
 }
 
 /**
@@ -82,6 +89,10 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "w.max_retries as maxRetries",
         "w.enabled as enabled",
         "w.deleted_at as deletedAt",
+        "w.http_method as httpMethod",
+        "w.authorization_scheme as authorizationScheme",
+        "w.authorization_credentials as authorizationCredentials",
+        "w.custom_headers as customHeaders",
         "l.id as logId",
         "l.event as event",
         "l.attempt as attempt",
@@ -112,6 +123,10 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
           timeout: r.timeout,
           maxRetries: r.maxRetries,
           leaseExpiresAt,
+          httpMethod: r.httpMethod as HttpMethod,
+          authorizationScheme: r.authorizationScheme as AuthorizationScheme,
+          authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(r.authorizationCredentials),
+          customHeaders: fromJsonText<CustomHeader[]>(r.customHeaders),
         }),
       );
   });

@@ -32,6 +32,10 @@ describe.each(backends)("delivery queue on $name", (backend) => {
           timeout: 10,
           maxRetries: 3,
           leaseExpiresAt: T0 + 2 + LEASE,
+          httpMethod: "POST",
+          authorizationScheme: "none",
+          authorizationCredentials: null,
+          customHeaders: [],
         },
       ]);
       expect(await deliveryRow(deliveries[0]!.deliveryId)).toMatchObject({ lease_owner: "worker-1", lease_expires_at: T0 + 2 + LEASE });
