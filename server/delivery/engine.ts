@@ -16,6 +16,9 @@ import { createSender, type Sender } from "./send.js";
 import type { DeliveryService, EventInput, IngestResult, RetryResult, TestResult } from "./service.js";
 import { deliveryHeaders } from "./sign.js";
 import { DeliveryWorker, type WorkerOptions } from "./worker.js";
+import { withDeliveryOptions } from "./options.js";
+import { renderBody, templateContext } from "./templates.js";
+import { getAgent } from "../storage/agents.js";
 
 export interface EngineOptions {
   database: Database;
@@ -71,6 +74,10 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     async ingestEvent(input: EventInput): Promise<IngestResult> {
       const occurredAt = input.occurredAt ?? now();
       const webhooks = await cache.webhooksFor(input.agentId, input.event);
+      // A webhook's template for this event replaces the default body; it is rendered once, here, and the
+      // rendered body is what every attempt signs and sends (and the log shows).
+      const templated = new Map(webhooks.filter((w) => Object.hasOwn(w.payloadTemplates, input.event)).map((w) => [w.id, w]));
+      const agent = templated.size > 0 ? await getAgent(database, input.agentId) : undefined;
       const recorded = await intake.record({
         agentId: input.agentId,
         event: input.event,
@@ -78,8 +85,22 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
         occurredAt,
         idempotencyKey: input.idempotencyKey ?? null,
         webhookIds: webhooks.map((w) => w.id),
-        buildPayload: (ids) =>
-          eventBody({ deliveryId: ids.deliveryId, eventId: ids.eventId, event: input.event, agentId: input.agentId, occurredAt, data: input.data }),
+        buildPayload: (ids) => {
+          const webhook = templated.get(ids.webhookId);
+          if (webhook === undefined) {
+            return eventBody({ deliveryId: ids.deliveryId, eventId: ids.eventId, event: input.event, agentId: input.agentId, occurredAt, data: input.data });
+          }
+          const context = templateContext({
+            event: input.event,
+            eventId: ids.eventId,
+            deliveryId: ids.deliveryId,
+            occurredAt,
+            agent: { id: input.agentId, name: agent?.name ?? "" },
+            webhook,
+            data: input.data,
+          });
+          return renderBody(webhook.payloadTemplates[input.event], context);
+        },
         now: now(),
       });
       if (recorded.deliveriesQueued > 0) worker?.notify();
@@ -89,14 +110,17 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     async sendTest(agent: Agent, webhook: Webhook, url?: string): Promise<TestResult> {
       const sentAt = now();
       const body = testBody({ agentId: agent.id, agentName: agent.name, webhookId: webhook.id, webhookName: webhook.name, now: sentAt });
-      const headers = deliveryHeaders({
-        deliveryId: `test_${webhook.id}_${sentAt}`,
-        timestamp: Math.floor(sentAt / 1000),
-        body,
-        secret: webhook.webhookSecret,
-        userAgent: USER_AGENT,
-      });
-      const result = await sender.send({ url: url ?? webhook.webhookUrl, body, headers, timeoutMs: webhook.timeout * 1000 });
+      const headers = withDeliveryOptions(
+        deliveryHeaders({
+          deliveryId: `test_${webhook.id}_${sentAt}`,
+          timestamp: Math.floor(sentAt / 1000),
+          body,
+          secret: webhook.webhookSecret,
+          userAgent: USER_AGENT,
+        }),
+        webhook,
+      );
+      const result = await sender.send({ url: url ?? webhook.webhookUrl, body, headers, timeoutMs: webhook.timeout * 1000, method: webhook.httpMethod });
       await insertTestLog(database, {
         webhookId: webhook.id,
         event: TEST_EVENT,

@@ -41,6 +41,8 @@ export interface SendRequest {
   headers: Record<string, string>;
   /** Bound on the whole attempt, connect to last body byte. */
   timeoutMs: number;
+  /** The webhook's http_method; POST when not given. */
+  method?: "POST" | "PUT" | "PATCH";
 }
 
 export interface SendResult {
@@ -93,7 +95,7 @@ export function createSender(options: SenderOptions): Sender {
             {
               origin: target.origin,
               path: target.path,
-              method: "POST",
+              method: request.method ?? "POST",
               headers: request.headers,
               body: request.body,
               // Guards only: the attempt's own timer normally fires first.

@@ -31,6 +31,7 @@ import { attemptOutcome } from "./outcome.js";
 import { Outage } from "./outage.js";
 import type { Sender } from "./send.js";
 import { deliveryHeaders } from "./sign.js";
+import { withDeliveryOptions } from "./options.js";
 import { pause, Wakeup } from "./wakeup.js";
 
 export interface WorkerOptions {
@@ -169,14 +170,23 @@ export class DeliveryWorker {
     const send = (async () => {
       let outcome: AttemptOutcome;
       try {
-        const headers = deliveryHeaders({
-          deliveryId: delivery.deliveryId,
-          timestamp: Math.floor(now() / 1000),
+        const headers = withDeliveryOptions(
+          deliveryHeaders({
+            deliveryId: delivery.deliveryId,
+            timestamp: Math.floor(now() / 1000),
+            body: delivery.payload,
+            secret: delivery.webhookSecret,
+            userAgent,
+          }),
+          delivery,
+        );
+        const result = await sender.send({
+          url: delivery.webhookUrl,
           body: delivery.payload,
-          secret: delivery.webhookSecret,
-          userAgent,
+          headers,
+          timeoutMs: delivery.timeout * 1000,
+          method: delivery.httpMethod,
         });
-        const result = await sender.send({ url: delivery.webhookUrl, body: delivery.payload, headers, timeoutMs: delivery.timeout * 1000 });
         outcome = attemptOutcome(delivery, result, now(), random);
       } catch (err) {
         // Only a bug or an unusable secret gets here (send() never rejects): the attempt fails, retried as usual.

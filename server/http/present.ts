@@ -3,6 +3,7 @@ import type { components } from "../../generated/api.js";
 import type { Log } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
 import { webhookStatus, type Webhook } from "../storage/webhooks.js";
+import { maskHeaderValue } from "./delivery-options.js";
 
 type ApiWebhook = components["schemas"]["Webhook"];
 type ApiLog = components["schemas"]["WebhookLog"];
@@ -21,6 +22,11 @@ export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWeb
     updated_at: toApiTimestamp(webhook.updatedAt),
     events_count: webhook.events.length,
     status: webhookStatus(webhook, errorThreshold),
+    // The delivery options; authorization_credentials has no way out, header values only masked.
+    http_method: webhook.httpMethod,
+    authorization_scheme: webhook.authorizationScheme,
+    custom_headers: webhook.customHeaders.map(({ key, value }) => ({ key, value: maskHeaderValue(value) })),
+    payload_templates: webhook.payloadTemplates as ApiWebhook["payload_templates"],
   };
 }
 

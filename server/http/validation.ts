@@ -85,6 +85,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
       case "minItems":
         add(field, templates.minItems, { min: schema().minItems });
         break;
+      case "maxItems":
+        add(field, templates.maxItems, { max: schema().maxItems });
+        break;
       case "enum":
       case "const":
         add(field, templates.enum);

@@ -2,7 +2,8 @@
 import type { components } from "../../generated/api.js";
 import { listWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
-import { MESSAGES, notFound } from "./errors.js";
+import { checkDeliveryOptions } from "./delivery-options.js";
+import { MESSAGES, notFound, validationFailed } from "./errors.js";
 import type { HandlerTable } from "./handler.js";
 import { presentWebhook } from "./present.js";
 
@@ -30,7 +31,10 @@ export function webhookHandlers(ctx: AppContext) {
 
     async createWebhook(req, res) {
       const { body } = req; // timeout, max_retries and enabled hold the spec's defaults when omitted
+      const options = checkDeliveryOptions(ctx.spec, body);
+      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
       const webhook = await ctx.webhooks.create(res.locals.agent.id, {
+        ...options.changes,
         name: body.name,
         webhookUrl: body.webhook_url,
         webhookSecret: body.webhook_secret ?? null,
@@ -47,7 +51,9 @@ export function webhookHandlers(ctx: AppContext) {
     },
 
     async updateWebhook(req, res) {
-      const webhook = await ctx.webhooks.update(res.locals.agent.id, res.locals.webhook.id, toInput(req.body));
+      const options = checkDeliveryOptions(ctx.spec, req.body, res.locals.webhook);
+      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
+      const webhook = await ctx.webhooks.update(res.locals.agent.id, res.locals.webhook.id, { ...toInput(req.body), ...options.changes });
       if (!webhook) throw notFound(MESSAGES.webhookNotFound); // deleted meanwhile
       res.json({ success: true, message: "Webhook updated successfully", data: present(webhook) });
     },
