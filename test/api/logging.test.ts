@@ -27,6 +27,18 @@ describe("server logs", () => {
     await t.api(`${webhooksPath(t)}/${created.body.data.id}`, { method: "PUT", body: { webhook_secret: secret } });
     await t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, webhook_secret: secret, timeout: 1 } });
     await t.api(webhooksPath(t), { token: "talq_wrongwrongwrongwrongwrongwrongwrongwron" });
+    // Delivery options: credentials and custom header values, accepted and refused, on create and update.
+    const options = {
+      authorization_scheme: "bearer",
+      authorization_credentials: { token: secret },
+      custom_headers: [{ key: "X-Token", value: `hdr-${secret}` }],
+    };
+    const withOptions = await t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, ...options } });
+    expect(withOptions.status).toBe(201);
+    expect(withOptions.text).not.toContain(secret);
+    await t.api(`${webhooksPath(t)}/${withOptions.body.data.id}`, { method: "PUT", body: { ...options, http_method: "PUT" } });
+    await t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, ...options, custom_headers: [{ key: "Host", value: secret }] } });
+    await t.api(`${webhooksPath(t)}/${withOptions.body.data.id}/test`, { method: "POST" });
     await t.api(`/internal/v1/agents/${t.agentId}/events`, {
       method: "POST",
       token: "test-service-token",
