@@ -39,7 +39,14 @@ const WHSEC_PREFIX = "whsec_";
  * `secret` is the webhook's `webhook_secret` as you set it: `whsec_…` (base64 after the prefix) or any other
  * string (used as its UTF-8 bytes).
  */
-export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string): WebhookDelivery {
+export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string): WebhookDelivery;
+/**
+ * For a webhook with `payload_templates`: its body for a templated event is whatever the template rendered,
+ * not the envelope. With `{ templated: true }` the signature and timestamp are checked the same way and the
+ * body's parsed JSON is returned as `T` (default `unknown`: check its shape yourself), any JSON value.
+ */
+export function verifyWebhook<T = unknown>(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string, options: { templated: true }): T;
+export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string, options?: VerifyOptions): unknown {
   if (!secret) throw new WebhookVerificationError("missing_secret", "No webhook secret was given to verify the delivery with.");
   const id = header(headers, "webhook-id");
   const timestamp = header(headers, "webhook-timestamp");
@@ -59,7 +66,20 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
     }
     throw new WebhookVerificationError("invalid_signature", "The webhook-signature does not match the body and secret.");
   }
-  return parseDelivery(payload.toString());
+  return options?.templated ? parseJson(payload.toString()) : parseDelivery(payload.toString());
+}
+
+export interface VerifyOptions {
+  /** The body may be a rendered payload template: return its parsed JSON, whatever its shape. */
+  templated?: boolean;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new WebhookVerificationError("invalid_body", "The delivery body is not JSON.");
+  }
 }
 
 function signer(secret: string): Webhook {

@@ -17,6 +17,14 @@ export type WebhookLogStatus = Schemas["WebhookLogStatus"];
 export type Pagination = Schemas["Pagination"];
 export type EventIntake = Schemas["EventIntake"];
 
+// Delivery options
+export type HttpMethod = Schemas["HttpMethod"];
+export type AuthorizationScheme = Schemas["AuthorizationScheme"];
+export type AuthorizationCredentials = Schemas["AuthorizationCredentials"];
+export type CustomHeader = Schemas["CustomHeader"];
+/** Event name → template; a key outside the events catalogue is a compile error. */
+export type PayloadTemplates = Schemas["PayloadTemplates"];
+
 /** One of the 22 agent events a webhook can subscribe to (`event_phone_call_started`, …). */
 export type WebhookEventName = Schemas["WebhookEventType"];
 export type AvailableEvents = Schemas["AvailableEvents"];

@@ -962,8 +962,8 @@ export interface components {
             event_client_connected?: components["schemas"]["PayloadTemplate"];
             event_client_disconnected?: components["schemas"]["PayloadTemplate"];
         };
-        /** @description A template body for one event; any JSON value. */
-        PayloadTemplate: Record<string, never> | unknown[] | string | number | boolean | null;
+        /** @description A template body for one event; any JSON value (an object, array, string, number, boolean or null). */
+        PayloadTemplate: unknown;
         /**
          * @description `disabled` when `enabled` is false; otherwise `error` after 10 consecutive failed delivery attempts
          *     (until a delivery succeeds again), else `active`.
