@@ -369,6 +369,72 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
       });
     });
 
+    describe("delivery options", () => {
+      const example2026 = () => loadSpec().document.components.examples.WebhookCreateRequest2026.value as WebhookCreate;
+      let optioned: Webhook | undefined;
+
+      test("createWebhook accepts Talkover's 2026 example; credentials never come back, header values masked", async () => {
+        const sent = example2026();
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: { ...sent, webhook_url: FAILING_URL },
+          ...prefer("example=talkover2026"),
+        });
+        expectDocumented("createWebhook", answer, 201);
+        const data = answer.data!.data;
+        expect(data).not.toHaveProperty("authorization_credentials");
+        expect(data).toMatchObject({ http_method: "PUT", authorization_scheme: "bearer", payload_templates: sent.payload_templates });
+        expect(data.custom_headers!.map((h) => h.key)).toEqual(sent.custom_headers!.map((h) => h.key));
+        for (const [i, header] of data.custom_headers!.entries()) {
+          expect(header.value).toMatch(/^\*{8}/);
+          expect(header.value).not.toBe(sent.custom_headers![i]!.value);
+        }
+        expect(JSON.stringify(answer.data)).not.toContain(sent.authorization_credentials!.token!);
+        optioned = data;
+      });
+
+      test("showWebhook and listWebhooks read the options back", async () => {
+        const path = { agent_id: target.agentId, webhook_id: optioned!.id };
+        const shown = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { params: { path } });
+        expectDocumented("showWebhook", shown, 200);
+        const listed = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        expectDocumented("listWebhooks", listed, 200);
+        if (caps.stateful) {
+          expect(shown.data!.data).toEqual(optioned);
+          expect(listed.data!.data.webhooks).toContainEqual(optioned);
+        }
+      });
+
+      test("updateWebhook with only new credentials keeps the scheme", async () => {
+        const answer = await api.PUT("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: { agent_id: target.agentId, webhook_id: optioned!.id } },
+          body: { authorization_credentials: { token: "sk_live_0b3e9d5a7c21f846" }, http_method: "PATCH" },
+        });
+        expectDocumented("updateWebhook", answer, 200);
+        expect(answer.data!.data).not.toHaveProperty("authorization_credentials");
+        if (caps.stateful) expect(answer.data!.data).toMatchObject({ authorization_scheme: "bearer", http_method: "PATCH" });
+      });
+
+      test("a scheme without credentials is 422 with Laravel's required_if wording", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+          params: { path: agent() },
+          body: { name: "n", webhook_url: FAILING_URL, events: ["event_phone_call_ended"], authorization_scheme: "bearer" },
+          ...prefer("code=422, example=options"),
+        });
+        expectDocumented("createWebhook", answer, 422);
+        expect((answer.error as { errors: Record<string, string[]> }).errors.authorization_credentials).toEqual([
+          "The authorization credentials field is required when authorization scheme is bearer.",
+        ]);
+      });
+
+      testIf(caps.stateful, "the webhook with options is deleted again", async () => {
+        const answer = await api.DELETE("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+          params: { path: { agent_id: target.agentId, webhook_id: optioned!.id } },
+        });
+        expectDocumented("deleteWebhook", answer, 200);
+      });
+    });
+
     describe("logs", () => {
       test("listWebhookLogs answers a page of attempts; the test delivery is logged", async () => {
         const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
