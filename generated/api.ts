@@ -934,7 +934,8 @@ export interface components {
          *     fields (`call.id` is `data.call_id`). A string that is exactly one placeholder takes the value's JSON
          *     type (`"{{data.duration}}"` → `45`); a placeholder inside longer text is written as text; a missing
          *     value is `null` (empty inside text). No logic, no code. A placeholder naming no variable of the event is
-         *     refused, and so is a template over 64 KiB. The rendered body is what is signed, sent and logged as
+         *     refused, and so is a template over 64 KiB; an event whose values would make the rendered body larger
+         *     than 64 KiB is sent with the default body instead. The rendered body is what is signed, sent and logged as
          *     `request_payload`; it is rendered when the event is recorded, so a changed template applies to later
          *     events. An update replaces the whole object (`{}` removes every template).
          */

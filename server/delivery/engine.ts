@@ -17,7 +17,7 @@ import type { DeliveryService, EventInput, IngestResult, RetryResult, TestResult
 import { deliveryHeaders } from "./sign.js";
 import { DeliveryWorker, type WorkerOptions } from "./worker.js";
 import { withDeliveryOptions } from "./options.js";
-import { renderBody, templateContext } from "./templates.js";
+import { MAX_TEMPLATE_BYTES, renderBody, templateContext } from "./templates.js";
 import { getAgent } from "../storage/agents.js";
 
 export interface EngineOptions {
@@ -87,9 +87,9 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
         webhookIds: webhooks.map((w) => w.id),
         buildPayload: (ids) => {
           const webhook = templated.get(ids.webhookId);
-          if (webhook === undefined) {
-            return eventBody({ deliveryId: ids.deliveryId, eventId: ids.eventId, event: input.event, agentId: input.agentId, occurredAt, data: input.data });
-          }
+          const envelope = () =>
+            eventBody({ deliveryId: ids.deliveryId, eventId: ids.eventId, event: input.event, agentId: input.agentId, occurredAt, data: input.data });
+          if (webhook === undefined) return envelope();
           const context = templateContext({
             event: input.event,
             eventId: ids.eventId,
@@ -99,7 +99,11 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
             webhook,
             data: input.data,
           });
-          return renderBody(webhook.payloadTemplates[input.event], context);
+          const body = renderBody(webhook.payloadTemplates[input.event], context);
+          if (Buffer.byteLength(body, "utf8") <= MAX_TEMPLATE_BYTES) return body;
+          // Over the limit once the event's values are in: the default body goes instead (no values logged).
+          logger.warn({ webhookId: webhook.id, event: input.event }, "payload template rendered over 64 KiB; the default body is sent");
+          return envelope();
         },
         now: now(),
       });

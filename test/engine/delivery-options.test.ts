@@ -125,6 +125,21 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect(JSON.parse(tested!.body)).toMatchObject({ event: "webhook.test", test: true }); // no template for the test event
   });
 
+  it("a template whose rendered body would pass 64 KiB is not applied to that event: the default body is sent", async () => {
+    const webhook = await t.createWebhook({
+      webhook_url: receiver.url,
+      payload_templates: { event_phone_call_ended: ["{{data.context}}", "{{data.context}}"] },
+    });
+    const context = { note: "n".repeat(40_000) };
+    await t.ingest({ data: { call_id: "big", context } });
+    await t.ingest({ data: { call_id: "small", context: { note: "ok" } } });
+    const requests = await receiver.waitForRequests(2);
+    const bodies = requests.map((r) => JSON.parse(r.body));
+    expect(bodies).toContainEqual([{ note: "ok" }, { note: "ok" }]);
+    expect(bodies).toContainEqual(expect.objectContaining({ event: "event_phone_call_ended", data: { call_id: "big", context } }));
+    await t.settledLogs(webhook.id, 2);
+  });
+
   it("attempt logs never carry credentials or custom header values", async () => {
     receiver.respond(500, 200);
     const webhook = await t.createWebhook({
