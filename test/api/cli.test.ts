@@ -1,11 +1,11 @@
-// The admin CLI, run as users run it (`node bin/talkover-webhooks.js …`), against SQLite and PostgreSQL.
+// The admin CLI, run as users run it (`node server/bin/talkover-webhooks.js …`), against SQLite and PostgreSQL.
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshDatabaseUrl } from "../support/databases.js";
 
 const run = promisify(execFile);
-const BIN = "bin/talkover-webhooks.js";
+const BIN = "server/bin/talkover-webhooks.js";
 
 describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
   let database: { url: string; drop(): Promise<void> };
