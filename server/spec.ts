@@ -76,3 +76,10 @@ export function loadSpec(path: string = SPEC_PATH): ApiSpec {
   if (path === SPEC_PATH) cached = spec;
   return spec;
 }
+
+/** The example body of an event's delivery (openapi.yaml's `webhooks` section): fixtures read it from here. */
+export function deliveryExample(event: WebhookEvent, spec: ApiSpec = loadSpec()): Record<string, any> {
+  const example = spec.document.webhooks?.[event]?.post?.requestBody?.content?.["application/json"]?.example;
+  if (example === undefined) throw new Error(`openapi.yaml: no delivery example for ${event}`);
+  return example;
+}

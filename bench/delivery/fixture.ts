@@ -8,7 +8,7 @@ import pg from "pg";
 import { eventBody } from "../../server/delivery/payload.js";
 import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase, type Database, type Dialect } from "../../server/storage/db.js";
-import { recordEvent } from "../../server/storage/deliveries.js";
+import { recordEvent } from "../../server/storage/queue/record-events.js";
 import { createEnvironment } from "../../server/storage/environments.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
 import { startPostgres } from "../../test/support/postgres.js";

@@ -1,5 +1,6 @@
 // The request bodies and stored rows the benchmarks use, built once so that every server sees the same bytes.
 import { eventBody } from "../../server/delivery/payload.js";
+import { deliveryExample } from "../../server/spec.js";
 
 export const SERVICE_TOKEN = "bench-service-token";
 export const WEBHOOK_SECRET = "optional_secret_for_hmac_bench";
@@ -14,19 +15,8 @@ export const CREATE_BODY = JSON.stringify({
   max_retries: 3,
 });
 
-/** A valid `event_phone_call_ended` data object (the spec's example). */
-export const CALL_ENDED_DATA = {
-  call_id: "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
-  direction: "outbound",
-  from_number: "+5511987654321",
-  to_number: "+5511912345678",
-  started_at: "2025-09-03T23:20:01.000000Z",
-  ended_at: "2025-09-03T23:20:46.000000Z",
-  duration: 45,
-  status: "completed",
-  ended_by: "user",
-  recording_url: "https://recordings.talkover.ai/9fcb0a51.mp3",
-};
+/** A valid `event_phone_call_ended` data object: the example of its delivery in openapi.yaml. */
+export const CALL_ENDED_DATA = deliveryExample("event_phone_call_ended").data;
 
 /** A delivery body as the engine builds it (≈ 500 bytes). */
 export function samplePayload(ids: { deliveryId: string; eventId: string; agentId: string; occurredAt: number }): string {

@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
-import { getDeliveryStatus, queueManualRetry } from "../storage/deliveries.js";
+import { getDeliveryStatus, queueManualRetry } from "../storage/queue/manual-retry.js";
 import { findLog, insertTestLog } from "../storage/logs.js";
 import type { Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";
@@ -59,7 +59,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
 
     start() {
       worker?.start();
-      retention ??= startRetention({ database, logger, retentionDays: config.logRetentionDays });
+      retention ??= startRetention({ database, logger, retentionDays: config.logRetentionDays, now });
     },
 
     async stop() {
@@ -116,14 +116,14 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     async retryLog(webhook: Webhook, logId: string): Promise<RetryResult> {
       const log = await findLog(database, webhook.id, logId);
       if (!log) return { outcome: "not_found" };
-      const notRetriable = (reason: string): RetryResult => ({ outcome: "not_retriable", reason });
-      if (log.status === "success") return notRetriable("the attempt succeeded");
-      if (log.deliveryId === null) return notRetriable("a test delivery is not retried");
-      if (!webhook.enabled) return notRetriable("the webhook is disabled");
-      if (log.createdAt < retentionCutoff(config.logRetentionDays, now())) return notRetriable("the log is past retention");
-      if ((await getDeliveryStatus(database, log.deliveryId)) === "success") return notRetriable("the delivery succeeded since");
+      // Not retried: a success, a test delivery (it has no delivery), a disabled webhook, a log past
+      // retention, a delivery that has succeeded since, or one that retention has removed.
+      const notRetriable: RetryResult = { outcome: "not_retriable" };
+      if (log.status === "success" || log.deliveryId === null || !webhook.enabled) return notRetriable;
+      if (log.createdAt < retentionCutoff(config.logRetentionDays, now())) return notRetriable;
+      if ((await getDeliveryStatus(database, log.deliveryId)) === "success") return notRetriable;
       const queued = await queueManualRetry(database, { webhookId: webhook.id, logId, now: now() });
-      if (!queued.queued) return queued.reason === "log_not_found" ? { outcome: "not_found" } : notRetriable("its delivery is gone");
+      if (!queued.queued) return queued.reason === "log_not_found" ? { outcome: "not_found" } : notRetriable;
       worker?.notify();
       return { outcome: "queued", logId: queued.logId, originalLogId: queued.originalLogId, queuedAt: queued.queuedAt };
     },

@@ -1,5 +1,6 @@
 // From what the receiver did to what the log says: success, retrying (with when), or failed.
-import type { AttemptOutcome, ClaimedDelivery } from "../storage/deliveries.js";
+import type { ClaimedDelivery } from "../storage/queue/claim.js";
+import type { AttemptOutcome } from "../storage/queue/record-attempts.js";
 import { nextAttemptDelayMs } from "./schedule.js";
 import type { SendResult } from "./send.js";
 

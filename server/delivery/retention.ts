@@ -1,11 +1,15 @@
 // Logs older than the retention (30 days by default) are purged in small batches, so the job never holds
-// a long transaction; finished deliveries and their events go with them.
+// a long transaction; finished deliveries and their events go with them. A pass that fails (the database
+// went away) is tried again with backoff rather than at the next hourly tick.
 import type { Logger } from "../logger.js";
 import type { Database } from "../storage/db.js";
-import { purgeFinishedDeliveriesBefore } from "../storage/deliveries.js";
-import { purgeLogsBefore } from "../storage/logs.js";
+import { purgeBefore, type Purged } from "../storage/queue/purge.js";
+import { Outage } from "./outage.js";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** The first retry after a failed pass; backoff doubles it up to Outage's maximum. */
+const RETRY_MIN_MS = 1_000;
 
 export interface RetentionOptions {
   database: Database;
@@ -13,45 +17,56 @@ export interface RetentionOptions {
   retentionDays: number;
   batchSize?: number;
   intervalMs?: number;
+  /** The engine's clock. */
+  now?: () => number;
 }
 
 /** One full pass: repeats small batches until nothing older than the cutoff is left. */
-export async function purgeExpired(options: RetentionOptions, now = Date.now()): Promise<{ logs: number; deliveries: number; events: number }> {
-  const { database, retentionDays, batchSize = 500 } = options;
-  const cutoff = retentionCutoff(retentionDays, now);
-  const totals = { logs: 0, deliveries: 0, events: 0 };
+export async function purgeExpired(options: RetentionOptions): Promise<Purged> {
+  const { database, retentionDays, batchSize = 500, now = Date.now } = options;
+  const cutoff = retentionCutoff(retentionDays, now());
+  const totals: Purged = { logs: 0, deliveries: 0, events: 0 };
   for (;;) {
-    const logs = await purgeLogsBefore(database, cutoff, batchSize);
-    const { deliveries, events } = await purgeFinishedDeliveriesBefore(database, cutoff, batchSize);
-    totals.logs += logs;
-    totals.deliveries += deliveries;
-    totals.events += events;
-    if (logs < batchSize && deliveries < batchSize && events < batchSize) return totals;
+    const purged = await purgeBefore(database, cutoff, batchSize);
+    totals.logs += purged.logs;
+    totals.deliveries += purged.deliveries;
+    totals.events += purged.events;
+    if (purged.logs < batchSize && purged.deliveries < batchSize && purged.events < batchSize) return totals;
     await new Promise((resolve) => setImmediate(resolve)); // let requests in between batches
   }
 }
 
-/** Runs purgeExpired every `intervalMs` (default hourly) until stopped. */
+/** Runs purgeExpired now and every `intervalMs` (default hourly) until stopped. */
 export function startRetention(options: RetentionOptions): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = purgeExpired(options)
-      .then((totals) => {
-        if (totals.logs + totals.deliveries + totals.events > 0) options.logger.info(totals, "retention purge");
-      })
-      .catch((err) => options.logger.error({ err: (err as Error).message }, "retention purge failed"));
+  const outage = new Outage({ logger: options.logger, what: "retention purge", minDelayMs: RETRY_MIN_MS, now: options.now });
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (ms: number) => {
+    if (stopped) return;
+    timer = setTimeout(tick, ms);
+    timer.unref();
   };
-  const timer = setInterval(tick, options.intervalMs ?? 3_600_000);
-  timer.unref();
+  function tick() {
+    running = purgeExpired(options).then(
+      (totals) => {
+        outage.succeeded();
+        if (totals.logs + totals.deliveries + totals.events > 0) options.logger.info(totals, "retention purge");
+        schedule(options.intervalMs ?? HOUR_MS);
+      },
+      (err) => schedule(outage.failed(err)),
+    );
+  }
   tick();
   return {
     async stop() {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       await running;
     },
   };
 }
 
-export function retentionCutoff(retentionDays: number, now = Date.now()): number {
+export function retentionCutoff(retentionDays: number, now: number): number {
   return now - retentionDays * DAY_MS;
 }

@@ -30,7 +30,8 @@ export interface TestResult {
 export type RetryResult =
   | { outcome: "queued"; logId: string; originalLogId: string; queuedAt: number }
   | { outcome: "not_found" }
-  | { outcome: "not_retriable"; reason: string };
+  /** The API answers every case alike (422 LOG_NOT_RETRIABLE), so no reason is carried. */
+  | { outcome: "not_retriable" };
 
 export interface DeliveryService {
   /** Stores the event and one delivery per subscribed, enabled webhook, in one transaction. */

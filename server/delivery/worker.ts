@@ -2,13 +2,36 @@
 // lease, sends them concurrently, and records their outcomes in batches; the next attempt is scheduled in
 // the same transaction that records the last. State lives in the database: a worker that dies loses
 // nothing, its leases expire and another worker (or its restart) sends the deliveries again.
+//
+// The claim loop's states (`worker.state`):
+//
+//   idle ─start()─▶ claiming ─┬─ got a full batch, or notified meanwhile ────────────────▶ claiming
+//                             ├─ got less: nothing more is due ─▶ polling ─ pollInterval or notify() ─▶ claiming
+//                             ├─ the claim failed ─▶ backingOff ─ pollInterval … 5 s, or notify() ─▶ claiming
+//                             ├─ every slot busy ─▶ full ─ a send finishes (or pollInterval) ─▶ claiming
+//                             └─ sends under way, fewer than half the slots free, the last claim
+//                                under MIN_CLAIM_GAP_MS ago ─▶ gathering ─ the gap is over ─▶ claiming
+//   any ─stop()─▶ stopping: no more claims; the sends under way finish and their outcomes are written ─▶ stopped
+//
+// "gathering" is what makes claims come in batches while sends are under way (refill at half the slots or
+// after MIN_CLAIM_GAP_MS): a claim per finished send would cost a transaction per delivery.
+//
+// Outcomes go through their own group commit, whatever the loop's state: outcomes that finish while a
+// write is under way go in the next write together. A write that fails (the database went away) is
+// retried with backoff while the deliveries' leases hold; after that they are due again anyway and are
+// sent again when the database is back (at-least-once), so the outcomes are dropped with a warning.
+import { DEFAULT_CONFIG } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "../storage/db.js";
-import { claimDueDeliveries, recordAttempts, type AttemptOutcome, type ClaimedDelivery } from "../storage/deliveries.js";
 import { newId } from "../storage/ids.js";
+import { claimDueDeliveries, type ClaimedDelivery } from "../storage/queue/claim.js";
+import { recordAttempts, type AttemptOutcome } from "../storage/queue/record-attempts.js";
+import { GroupCommit } from "./group-commit.js";
 import { attemptOutcome } from "./outcome.js";
+import { Outage } from "./outage.js";
 import type { Sender } from "./send.js";
 import { deliveryHeaders } from "./sign.js";
+import { pause, Wakeup } from "./wakeup.js";
 
 export interface WorkerOptions {
   database: Database;
@@ -28,90 +51,121 @@ export interface WorkerOptions {
   random?: () => number;
 }
 
-const DEFAULTS = { batchSize: 100, leaseMs: 180_000, pollIntervalMs: 250 };
+export type WorkerState = "idle" | "claiming" | "polling" | "backingOff" | "full" | "gathering" | "stopping" | "stopped";
+
+const DEFAULTS = { batchSize: 100, leaseMs: DEFAULT_CONFIG.workerLeaseMs, pollIntervalMs: DEFAULT_CONFIG.workerPollIntervalMs };
 /** Outcomes wait at most this long for a fuller batch before they are written. */
 const FLUSH_DELAY_MS = 5;
-/**
- * With sends under way and few free slots, claim again only after this long: a claim per finished send
- * would cost a transaction per delivery; waiting a little lets the claims come in batches.
- */
+/** See "gathering" above. */
 const MIN_CLAIM_GAP_MS = 3;
+
+interface PendingOutcome {
+  outcome: AttemptOutcome;
+  /** Past this, retrying the write is pointless: the delivery is due again and will be sent again. */
+  leaseExpiresAt: number;
+}
 
 export class DeliveryWorker {
   readonly owner: string;
   private readonly options: Required<Omit<WorkerOptions, "owner">>;
-  private running = false;
+  private current: WorkerState = "idle";
   private loopDone: Promise<void> = Promise.resolve();
-  private inFlight = 0;
   private readonly sends = new Set<Promise<void>>();
-  private outcomes: AttemptOutcome[] = [];
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
   private lastClaimAt = 0;
+  /** Wakes the claim loop: notify() signals, a finished send nudges. */
+  private readonly wakeup = new Wakeup();
+  /** Wakes the outcome writer's backoff at stop(). */
+  private readonly writerWakeup = new Wakeup();
+  private readonly outcomes: GroupCommit<PendingOutcome>;
+  private readonly claimOutage: Outage;
+  private readonly writeOutage: Outage;
 
   constructor(options: WorkerOptions) {
     this.owner = options.owner ?? `worker-${newId()}`;
     this.options = { now: Date.now, random: Math.random, ...DEFAULTS, ...stripUndefined(options) } as Required<Omit<WorkerOptions, "owner">>;
+    const { logger, pollIntervalMs, now, random, batchSize } = this.options;
+    const backoff = { logger, minDelayMs: pollIntervalMs, now, random };
+    this.claimOutage = new Outage({ ...backoff, what: "claiming deliveries" });
+    this.writeOutage = new Outage({ ...backoff, what: "recording outcomes" });
+    this.outcomes = new GroupCommit({ write: (batch) => this.writeOutcomes(batch), maxBatch: batchSize, delayMs: FLUSH_DELAY_MS });
+  }
+
+  get state(): WorkerState {
+    return this.current;
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    if (this.current !== "idle") return;
+    this.current = "claiming";
+    // The loop handles database errors itself; this catch is for a bug there, which must not end the process.
+    this.loopDone = this.loop().catch((err) => {
+      this.options.logger.error({ err: (err as Error).message }, "the delivery worker's loop stopped");
+    });
   }
 
   /** Something became due (an event was accepted, a retry queued): look now rather than at the next poll. */
   notify(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.wakeup.signal();
   }
 
   /** Stops claiming, lets the attempts under way finish (each bounded by its timeout), records them. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.notify();
+    if (this.current === "stopped") return;
+    this.current = "stopping";
+    this.wakeup.signal();
+    this.writerWakeup.signal();
     await this.loopDone;
     await Promise.all(this.sends);
-    while (this.outcomes.length > 0 || this.flushing) await this.flush();
+    await this.outcomes.drain();
+    this.current = "stopped";
+  }
+
+  private get stopping(): boolean {
+    return this.current === "stopping" || this.current === "stopped";
   }
 
   private async loop(): Promise<void> {
-    const { database, batchSize, leaseMs, pollIntervalMs, concurrency, now, logger } = this.options;
-    // Refill in batches: with sends under way, wait for half the slots (or a batch) to free up, or for
-    // MIN_CLAIM_GAP_MS since the last claim, whichever comes first.
+    const { database, batchSize, leaseMs, pollIntervalMs, concurrency, now } = this.options;
     const refillAt = Math.min(batchSize, Math.ceil(concurrency / 2));
-    while (this.running) {
-      const free = concurrency - this.inFlight;
+    while (!this.stopping) {
+      const inFlight = this.sends.size;
+      const free = concurrency - inFlight;
       const sinceClaim = performance.now() - this.lastClaimAt;
       if (free <= 0) {
-        await this.sleep(pollIntervalMs); // a finished send wakes us
+        await this.wait("full", () => this.wakeup.sleep(pollIntervalMs)); // a finished send nudges
         continue;
       }
-      if (this.inFlight > 0 && free < refillAt && sinceClaim < MIN_CLAIM_GAP_MS) {
-        await this.sleep(MIN_CLAIM_GAP_MS - sinceClaim, { keepWoken: true });
+      if (inFlight > 0 && free < refillAt && sinceClaim < MIN_CLAIM_GAP_MS) {
+        // Neither a notify() nor a finished send cuts this short: a signal waits for the claim.
+        await this.wait("gathering", () => pause(MIN_CLAIM_GAP_MS - sinceClaim));
         continue;
       }
       const limit = Math.min(batchSize, free);
-      this.woken = false;
+      this.current = "claiming";
+      this.wakeup.take();
       this.lastClaimAt = performance.now();
-      let claimed: ClaimedDelivery[] = [];
+      let claimed: ClaimedDelivery[];
       try {
         claimed = await claimDueDeliveries(database, { owner: this.owner, limit, leaseMs, now: now() });
+        this.claimOutage.succeeded();
       } catch (err) {
-        logger.error({ err: (err as Error).message }, "claiming deliveries failed");
-        await this.sleep(pollIntervalMs);
+        const delay = this.claimOutage.failed(err);
+        await this.wait("backingOff", () => this.wakeup.sleep(delay));
         continue;
       }
       for (const delivery of claimed) this.dispatch(delivery);
-      if (claimed.length < limit && !this.woken) await this.sleep(pollIntervalMs);
+      if (claimed.length < limit) await this.wait("polling", () => this.wakeup.sleep(pollIntervalMs));
     }
+  }
+
+  private async wait(state: WorkerState, sleep: () => Promise<void>): Promise<void> {
+    if (this.stopping) return;
+    this.current = state;
+    await sleep();
   }
 
   private dispatch(delivery: ClaimedDelivery): void {
     const { sender, userAgent, now, random, logger } = this.options;
-    this.inFlight++;
     const send = (async () => {
       let outcome: AttemptOutcome;
       try {
@@ -129,64 +183,37 @@ export class DeliveryWorker {
         logger.error({ deliveryId: delivery.deliveryId, err: (err as Error).message }, "delivery attempt could not be made");
         outcome = attemptOutcome(delivery, { ok: false, durationMs: 0, error: `Delivery could not be sent: ${(err as Error).message}` }, now(), random);
       }
-      this.outcomes.push(outcome);
-      this.scheduleFlush();
+      // writeOutcomes never rejects; the catch is for a bug there, which must not end the process.
+      this.outcomes
+        .add({ outcome, leaseExpiresAt: delivery.leaseExpiresAt })
+        .catch((err) => logger.error({ err: (err as Error).message }, "recording outcomes failed"));
     })().finally(() => {
-      this.inFlight--;
       this.sends.delete(send);
-      this.wakeUp?.();
+      this.wakeup.nudge();
     });
     this.sends.add(send);
   }
 
-  private scheduleFlush(): void {
-    if (this.outcomes.length >= this.options.batchSize) void this.flush();
-    else this.flushTimer ??= setTimeout(() => void this.flush(), FLUSH_DELAY_MS);
-  }
-
-  /** Writes the buffered outcomes, a batch per transaction, one writer at a time. */
-  private flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flushing ??= this.writeOutcomes().finally(() => {
-      this.flushing = undefined;
-      if (this.outcomes.length > 0) this.scheduleFlush(); // pushed while the last write was finishing
-    });
-    return this.flushing;
-  }
-
-  private async writeOutcomes(): Promise<void> {
-    const { database, batchSize, now, logger } = this.options;
-    while (this.outcomes.length > 0) {
-      const batch = this.outcomes.splice(0, batchSize);
+  /** One batch of outcomes, retried with backoff while their leases hold (see the header). */
+  private async writeOutcomes(batch: PendingOutcome[]): Promise<void[]> {
+    const { database, now, logger } = this.options;
+    const outcomes = batch.map((p) => p.outcome);
+    const firstExpiry = Math.min(...batch.map((p) => p.leaseExpiresAt));
+    for (;;) {
       try {
-        const { skipped } = await recordAttempts(database, { owner: this.owner, outcomes: batch, now: now() });
+        const { skipped } = await recordAttempts(database, { owner: this.owner, outcomes, now: now() });
+        this.writeOutage.succeeded();
         if (skipped.length > 0) logger.warn({ skipped: skipped.length }, "outcomes skipped: their leases had expired");
+        return [];
       } catch (err) {
-        // Not lost: the leases expire and the deliveries are attempted again (at-least-once).
-        logger.error({ err: (err as Error).message, outcomes: batch.length }, "recording outcomes failed");
+        const delay = this.writeOutage.failed(err, { outcomes: outcomes.length });
+        if (this.stopping || now() + delay >= firstExpiry) {
+          logger.warn({ outcomes: outcomes.length }, "outcomes not recorded: their deliveries will be sent again once their leases expire");
+          return [];
+        }
+        await this.writerWakeup.sleep(delay);
       }
     }
-  }
-
-  /** Waits `ms`, or less when notified; with keepWoken, the full `ms`, and a notification waits for the next claim. */
-  private sleep(ms: number, { keepWoken = false } = {}): Promise<void> {
-    if (keepWoken) return new Promise((resolve) => setTimeout(resolve, ms));
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeUp = undefined;
-        self.woken = false;
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 }
 

@@ -1,11 +1,12 @@
 // The delivery attempt log the API publishes: one row per attempt, newest first. The row count per
 // webhook lives in webhooks.logs_total, changed in the same transactions that insert or delete rows,
-// so that pagination's `total` is one index lookup instead of a count over a million rows.
+// so that pagination's `total` is one index lookup instead of a count over a million rows (kept by
+// queue/webhook-counters.ts). Retention's purge is in queue/purge.ts.
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
-import { forNoKeyUpdate, forUpdateSkipLocked, preferOrderedIndexScans, fromNullableJsonText, toJsonText } from "./dialect.js";
-import { firstIdAt, newId } from "./ids.js";
-import { executeWithValues } from "./bulk.js";
+import { fromNullableJsonText, toJsonText } from "./dialect.js";
+import { newId } from "./ids.js";
+import { addToLogTotals } from "./queue/webhook-counters.js";
 import type { LogStatus, LogTable } from "./schema.js";
 
 export interface Log {
@@ -83,74 +84,22 @@ export async function findLog(database: Database, webhookId: string, logId: stri
   return row === undefined ? undefined : toLog(row);
 }
 
-/**
- * Takes the webhooks' row locks in id order (PostgreSQL only) so that two transactions touching the same
- * webhooks cannot deadlock on them, whatever order their later UPDATEs visit the rows in.
- */
-export async function lockWebhooksInOrder(tx: Database, webhookIds: Iterable<string>): Promise<void> {
-  const ids = [...new Set(webhookIds)].sort();
-  // One row cannot be locked in two orders: the UPDATE that follows takes its lock.
-  if (tx.dialect !== "postgres" || ids.length < 2) return;
-  await forNoKeyUpdate(tx, tx.db.selectFrom("webhooks").select("id").where("id", "in", ids).orderBy("id")).execute();
-}
-
-/** Adds per-webhook deltas to logs_total. Call inside the transaction that inserts or deletes the rows. */
-export async function addToLogTotals(tx: Database, deltas: ReadonlyMap<string, number>): Promise<void> {
-  const rows = [...deltas].filter(([, delta]) => delta !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (rows.length === 0) return;
-  await lockWebhooksInOrder(tx, rows.map(([id]) => id));
-  await executeWithValues(
-    tx,
-    { name: "d", columns: [["webhook_id", "text"], ["delta", "integer"]], rows },
-    "UPDATE webhooks SET logs_total = webhooks.logs_total + d.delta FROM d WHERE webhooks.id = d.webhook_id",
-  );
-}
-
-export function countByWebhook(rows: Iterable<{ webhook_id: string }>, sign = 1): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const { webhook_id } of rows) counts.set(webhook_id, (counts.get(webhook_id) ?? 0) + sign);
-  return counts;
-}
-
-/**
- * Retention: deletes at most `batchSize` of the oldest rows created before `cutoffMs` and returns how
- * many it deleted (call again until it returns less than batchSize). Rows of attempts still queued stay:
- * their delivery points at them. Walks the primary key (UUIDv7, in creation order) from its start up to
- * the first id of the cutoff millisecond, so no index on created_at is needed.
- */
-export async function purgeLogsBefore(database: Database, cutoffMs: number, batchSize: number): Promise<number> {
-  return inTransaction(database, async (tx) => {
-    await preferOrderedIndexScans(tx);
-    // SKIP LOCKED: two purgers share the work instead of queueing behind each other.
-    const oldest = forUpdateSkipLocked(
-      tx,
-      tx.db
-        .selectFrom("logs")
-        .select("id")
-        .where("id", "<", firstIdAt(cutoffMs))
-        .where("created_at", "<", cutoffMs)
-        .where("status", "<>", "pending")
-        .orderBy("id")
-        .limit(batchSize),
-    );
-    const deleted = await tx.db.deleteFrom("logs").where("id", "in", oldest).returning("webhook_id").execute();
-    await addToLogTotals(tx, countByWebhook(deleted, -1));
-    return deleted.length;
-  });
-}
-
-export interface TestLogInput {
-  webhookId: string;
-  /** The catalogue name for a test, e.g. "webhook.test". */
-  event: string;
-  requestPayload: string;
-  status: "success" | "failed";
+/** What an attempt got back, as its log row records it: a delivery's (record-attempts) or a test's. */
+export interface AttemptResult {
   httpStatus?: number | null;
   responseBody?: string | null;
   responseHeaders?: Record<string, string> | null;
   error?: string | null;
   durationMs: number;
   deliveredAt?: number | null;
+}
+
+export interface TestLogInput extends AttemptResult {
+  webhookId: string;
+  /** The catalogue name for a test, e.g. "webhook.test". */
+  event: string;
+  requestPayload: string;
+  status: "success" | "failed";
   now?: number;
 }
 

@@ -4,7 +4,7 @@
 // Index budget: every delivery inserts a delivery and a log row and updates each about twice, and on
 // PostgreSQL most of those updates write a new entry into every index of the table. So the hot tables
 // carry only the indexes the hot path reads. Retention needs no time index of its own: ids are UUIDv7,
-// so the primary key is already in creation order (see retention in logs.ts and deliveries.ts).
+// so the primary key is already in creation order (see retention in queue/purge.ts).
 import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationResultSet } from "kysely";
 import type { Database } from "./db.js";

@@ -3,7 +3,7 @@
 import type { Selectable, Updateable } from "kysely";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
-import { cancelQueuedDeliveries } from "./deliveries.js";
+import { cancelQueuedDeliveries } from "./queue/cancel.js";
 import { fromDbBoolean, fromJsonText, toDbBoolean, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
 import type { WebhookTable } from "./schema.js";

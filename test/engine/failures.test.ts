@@ -1,25 +1,14 @@
 // How an attempt fails, as the log tells it: a refused connection, redirects (never followed), a 4xx, and
 // a huge response body (cut at 64 KiB, still a success on 2xx). Timeouts are in timeouts.test.ts.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
-import { startEngineServer, type EngineTestServer } from "./harness.js";
-import { closedPort, startReceiver, type Receiver } from "./receiver.js";
+import { engineTests, type EngineTestServer } from "./harness.js";
+import { closedPort } from "./receiver.js";
 
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
-  const receivers: Receiver[] = [];
-  const receiver = async () => {
-    const r = await startReceiver();
-    receivers.push(r);
-    return r;
-  };
-
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-  });
-  afterEach(async () => {
-    await t?.stop();
-    for (const r of receivers.splice(0)) await r.close();
+  const { newReceiver: receiver } = engineTests(dialect, (server) => {
+    t = server;
   });
 
   it("a closed port fails with `Connection refused`", async () => {

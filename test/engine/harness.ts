@@ -1,9 +1,13 @@
-// Shared pieces of the engine tests: a poll helper, a controllable clock for the engine, and shortcuts over
-// a test server's API (create a webhook, hand it an event, read its logs).
+// Shared pieces of the engine tests: the per-test set-up (a server and receivers), a poll helper, a
+// controllable clock for the engine, and shortcuts over a test server's API (create a webhook, hand it an
+// event, read its logs).
+import { afterEach, beforeEach } from "vitest";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
 import type { Config } from "../../server/config.js";
 import type { Dialect } from "../../server/storage/db.js";
 import type { StartOptions } from "../../server/server.js";
+import { startReceiver, type Receiver } from "./receiver.js";
+import { deliveryExample } from "../../server/spec.js";
 
 /** Polls `check` until it returns a truthy value (returned) or throws after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<NonNullable<T>> {
@@ -69,19 +73,8 @@ export function testClock(): TestClock {
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 
-/** A valid `event_phone_call_ended` data object (the spec's example). */
-export const CALL_ENDED_DATA = {
-  call_id: "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
-  direction: "outbound",
-  from_number: "+5511987654321",
-  to_number: "+5511912345678",
-  started_at: "2025-09-03T23:20:01.000000Z",
-  ended_at: "2025-09-03T23:20:46.000000Z",
-  duration: 45,
-  status: "completed",
-  ended_by: "user",
-  recording_url: "https://recordings.talkover.ai/9fcb0a51.mp3",
-};
+/** A valid `event_phone_call_ended` data object: the example of its delivery in openapi.yaml. */
+export const CALL_ENDED_DATA = deliveryExample("event_phone_call_ended").data;
 
 export interface EngineTestServer extends TestServer {
   clock: TestClock;
@@ -172,4 +165,38 @@ export function byAttempt(logs: any[]): any[] {
 
 function summary(log: any) {
   return { attempt: log.attempt, event: log.event, status: log.status, http_status: log.http_status, error: log.error };
+}
+
+/**
+ * The engine tests' set-up, for a describe block: before each test a fresh engine server, handed to
+ * `started` with a way to start receivers; after it, the server stopped and every receiver closed.
+ *
+ *   let t: EngineTestServer;
+ *   let receiver: Receiver;
+ *   engineTests(dialect, async (server, newReceiver) => {
+ *     t = server;
+ *     receiver = await newReceiver();
+ *   });
+ */
+export function engineTests(
+  dialect: Dialect,
+  started: (server: EngineTestServer, newReceiver: () => Promise<Receiver>) => void | Promise<void>,
+  options: Parameters<typeof startEngineServer>[1] = {},
+): { newReceiver: () => Promise<Receiver> } {
+  let server: EngineTestServer | undefined;
+  const receivers: Receiver[] = [];
+  const newReceiver = async () => {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    return receiver;
+  };
+  beforeEach(async () => {
+    server = await startEngineServer(dialect, options);
+    await started(server, newReceiver);
+  });
+  afterEach(async () => {
+    await server?.stop();
+    for (const receiver of receivers.splice(0)) await receiver.close();
+  });
+  return { newReceiver };
 }

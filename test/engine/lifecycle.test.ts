@@ -1,9 +1,9 @@
 // Disabled and deleted webhooks (nothing more is sent, queued deliveries are cancelled) and log retention.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.js";
 import { purgeExpired } from "../../server/delivery/retention.js";
 import type { Dialect } from "../../server/storage/db.js";
-import { DAY, HOUR, startEngineServer, type EngineTestServer } from "./harness.js";
+import { DAY, HOUR, engineTests, type EngineTestServer } from "./harness.js";
 import { startReceiver, type Receiver } from "./receiver.js";
 
 async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
@@ -16,13 +16,9 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let receiver: Receiver;
   const webhookPath = (webhookId: string) => `/api/v1/agents/${t.agentId}/webhooks/${webhookId}`;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-    receiver = await startReceiver();
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await receiver?.close();
+  engineTests(dialect, async (server, newReceiver) => {
+    t = server;
+    receiver = await newReceiver();
   });
 
   /** A webhook whose only delivery failed once and has its next attempt queued. */
@@ -113,10 +109,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
       body: { code: "LOG_NOT_RETRIABLE" },
     });
 
-    const purged = await purgeExpired(
-      { database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2 },
-      t.clock.peek(),
-    );
+    const purged = await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2, now: t.clock.peek });
     // 5 deliveries + 1 test + 1 failure = 7 old rows, purged 2 at a time (several batches); finished
     // deliveries and events go too (how many is the storage layer's business: a second pass finds none).
     expect(purged.logs).toBe(7);
@@ -131,7 +124,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect((await t.api(`${webhookPath(old.id)}/logs/${oldFailure.id}/retry`, { method: "POST" })).status).toBe(404);
 
     // Nothing left to purge: a second pass deletes nothing.
-    expect(await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2 }, t.clock.peek())).toEqual({
+    expect(await purgeExpired({ database: t.server.database, logger: createLogger("silent"), retentionDays: 30, batchSize: 2, now: t.clock.peek })).toEqual({
       logs: 0,
       deliveries: 0,
       events: 0,

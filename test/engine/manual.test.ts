@@ -1,11 +1,11 @@
 // The two operations that send on a user's request: retry a logged attempt by hand, and the test endpoint.
 import { randomBytes, randomUUID } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
 import { componentErrors } from "../support/spec-schemas.js";
-import { startEngineServer, type EngineTestServer } from "./harness.js";
-import { closedPort, startReceiver, type RecordedRequest, type Receiver } from "./receiver.js";
+import { engineTests, type EngineTestServer } from "./harness.js";
+import { closedPort, type RecordedRequest } from "./receiver.js";
 
 function headersOf(request: RecordedRequest): Record<string, string> {
   return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
@@ -15,22 +15,11 @@ const NOT_RETRIABLE = { success: false, message: "Log cannot be retried", code: 
 
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
-  const receivers: Receiver[] = [];
-  const receiver = async () => {
-    const r = await startReceiver();
-    receivers.push(r);
-    return r;
-  };
+  const { newReceiver: receiver } = engineTests(dialect, (server) => {
+    t = server;
+  });
   const webhookPath = (webhookId: string) => `/api/v1/agents/${t.agentId}/webhooks/${webhookId}`;
   const retry = (webhookId: string, logId: string) => t.api(`${webhookPath(webhookId)}/logs/${logId}/retry`, { method: "POST" });
-
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-  });
-  afterEach(async () => {
-    await t?.stop();
-    for (const r of receivers.splice(0)) await r.close();
-  });
 
   describe("manual retry", () => {
     it("a failed delivery is sent again to the webhook's current URL and secret as attempt + 1; the original row is unchanged", async () => {

@@ -1,8 +1,8 @@
 // Automatic retries, driven by the engine's injectable clock instead of real waiting: attempt statuses and
 // numbering, the backoff schedule, Retry-After (honoured, clamped to 1 h), and the webhook's `error` status.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
-import { HOUR, startEngineServer, type EngineTestServer } from "./harness.js";
+import { HOUR, engineTests, type EngineTestServer } from "./harness.js";
 import { startReceiver, type Receiver } from "./receiver.js";
 
 /** The scheduled next attempt of the webhook's only delivery, and when that was decided. */
@@ -21,13 +21,9 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
   let receiver: Receiver;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-    receiver = await startReceiver();
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await receiver?.close();
+  engineTests(dialect, async (server, newReceiver) => {
+    t = server;
+    receiver = await newReceiver();
   });
 
   /** Waits until attempt `attempt` is recorded as `status` (so nothing is in flight), returning the rows. */
@@ -185,14 +181,14 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s, error threshold 2", (dia
   let t: EngineTestServer;
   let receiver: Receiver;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect, { config: { errorThreshold: 2 } });
-    receiver = await startReceiver();
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await receiver?.close();
-  });
+  engineTests(
+    dialect,
+    async (server, newReceiver) => {
+      t = server;
+      receiver = await newReceiver();
+    },
+    { config: { errorThreshold: 2 } },
+  );
 
   it("the webhook's status becomes `error` after 2 consecutive failed attempts and `active` after a success", async () => {
     const webhook = await t.createWebhook({ webhook_url: receiver.url, max_retries: 0 });

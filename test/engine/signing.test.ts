@@ -3,11 +3,11 @@
 // deliveries for secret-less webhooks; idempotent intake.
 import { randomBytes } from "node:crypto";
 import { Webhook as StandardWebhook } from "standardwebhooks";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
 import { componentErrors } from "../support/spec-schemas.js";
-import { byAttempt, CALL_ENDED_DATA, startEngineServer, type EngineTestServer } from "./harness.js";
-import { startReceiver, type RecordedRequest, type Receiver } from "./receiver.js";
+import { byAttempt, CALL_ENDED_DATA, engineTests, type EngineTestServer } from "./harness.js";
+import type { RecordedRequest, Receiver } from "./receiver.js";
 
 const PLAIN_SECRET = "optional_secret_for_hmac";
 
@@ -19,13 +19,9 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
   let receiver: Receiver;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-    receiver = await startReceiver();
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await receiver?.close();
+  engineTests(dialect, async (server, newReceiver) => {
+    t = server;
+    receiver = await newReceiver();
   });
 
   it("a whsec_ secret: the standardwebhooks package verifies the delivery, whose body is the documented envelope", async () => {

@@ -1,26 +1,21 @@
 // Timeouts: the webhook's `timeout` bounds the whole attempt. 5 s is the smallest the API allows, so this
 // file holds the only tests that wait it out, and the two databases run side by side (describe.concurrent).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
-import { startEngineServer, type EngineTestServer } from "./harness.js";
-import { startReceiver, type Receiver } from "./receiver.js";
+import { engineTests, type EngineTestServer } from "./harness.js";
+import type { Receiver } from "./receiver.js";
 
 describe.concurrent.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
   let silent: Receiver;
   let trickler: Receiver;
 
-  beforeEach(async () => {
-    t = await startEngineServer(dialect);
-    silent = await startReceiver();
+  engineTests(dialect, async (server, newReceiver) => {
+    t = server;
+    silent = await newReceiver();
     silent.respond({ never: true });
-    trickler = await startReceiver();
+    trickler = await newReceiver();
     trickler.respond({ status: 200, trickleMs: 200 });
-  });
-  afterEach(async () => {
-    await t?.stop();
-    await silent?.close();
-    await trickler?.close();
   });
 
   it("a receiver that never answers, and one that trickles its body, fail with `Timeout after 5s`; so does a test call", async () => {

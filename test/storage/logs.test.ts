@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../../server/storage/db.js";
-import { recordEvent } from "../../server/storage/deliveries.js";
-import { countLogs, findLog, insertTestLog, listLogs, purgeLogsBefore } from "../../server/storage/logs.js";
+import { recordEvent } from "../../server/storage/queue/record-events.js";
+import { countLogs, findLog, insertTestLog, listLogs } from "../../server/storage/logs.js";
+import { purgeBefore } from "../../server/storage/queue/purge.js";
 import { backends } from "../support/databases.js";
 import { T0, payloadFor, seedWebhook } from "./fixtures.js";
 
@@ -11,6 +12,8 @@ describe.each(backends)("logs on $name", (backend) => {
     database = await backend.open();
   });
   afterEach(() => database.close());
+  /** The purge's log-row count (deliveries and events are tested in deliveries.test.ts). */
+  const purgeLogsBefore = async (database: Database, cutoffMs: number, batchSize: number) => (await purgeBefore(database, cutoffMs, batchSize)).logs;
 
   async function finishedTestLogs(webhookId: string, count: number, start = T0) {
     const ids: string[] = [];

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createAgent } from "../../server/storage/agents.js";
 import type { Database } from "../../server/storage/db.js";
-import { claimDueDeliveries, recordEvent } from "../../server/storage/deliveries.js";
+import { claimDueDeliveries } from "../../server/storage/queue/claim.js";
+import { recordEvent } from "../../server/storage/queue/record-events.js";
 import { findLog } from "../../server/storage/logs.js";
 import {
   CANCELLED_BY_DELETE,

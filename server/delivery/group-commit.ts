@@ -1,0 +1,86 @@
+// Group commit: callers add items one at a time; one write takes many. Items that arrive while a write is
+// under way wait and go together in the next one, so under load each transaction carries many items and
+// the database keeps up without a transaction per item. Used by the intake (events) and by the worker
+// (attempt outcomes).
+
+export interface GroupCommitOptions<T, R> {
+  /** Writes one batch, resolving with one result per item, in order. */
+  write(items: T[]): Promise<R[]>;
+  /** Items per write at most: bounds a transaction's length and the wait of the first item in it. */
+  maxBatch: number;
+  /**
+   * How long a first item waits for company before the write starts. 0 (the default): the next turn of
+   * the event loop, so that the items added in this turn go together. A full batch never waits.
+   */
+  delayMs?: number;
+}
+
+interface Waiting<T, R> {
+  item: T;
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+export class GroupCommit<T, R = void> {
+  private queue: Array<Waiting<T, R>> = [];
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** True from the start of a write until the queue is empty: set and cleared synchronously, so no add() is missed. */
+  private writing = false;
+  private written: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: GroupCommitOptions<T, R>) {}
+
+  /** Resolves with the item's result once its batch is written; rejects (with all its batch) if that write fails. */
+  add(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (this.writing) return; // the write under way takes it next
+      if (this.queue.length >= this.options.maxBatch) this.startNow();
+      else this.timer ??= this.options.delayMs ? setTimeout(() => this.startNow(), this.options.delayMs) : setImmediate(() => this.startNow());
+    });
+  }
+
+  /** Items added and not yet written. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Writes what is waiting now, without the delay; resolves when nothing is left to write. */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.writing) {
+      this.startNow();
+      await this.written;
+    }
+  }
+
+  private startNow(): void {
+    this.clearTimer();
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    this.written = this.writeAll();
+  }
+
+  private async writeAll(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.options.maxBatch);
+        try {
+          const results = await this.options.write(batch.map((w) => w.item));
+          batch.forEach((waiting, i) => waiting.resolve(results[i]!));
+        } catch (error) {
+          // One write, one outcome: every caller of the batch hears of it.
+          for (const waiting of batch) waiting.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer as NodeJS.Timeout);
+    clearImmediate(this.timer as NodeJS.Immediate);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,137 @@
+// Claim: the worker leases a batch of due deliveries, with what sending them needs, in one transaction.
+import type { Database } from "../db.js";
+import { inTransaction } from "../db.js";
+import { forUpdateSkipLocked, fromDbBoolean, preferOrderedIndexScans } from "../dialect.js";
+
+export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
+
+export interface ClaimOptions {
+  /** Unique per worker process (e.g. a newId()): outcomes are recorded only under the same owner. */
+  owner: string;
+  limit: number;
+  /** How long the claim holds; after that another worker may take the delivery again. */
+  leaseMs: number;
+  now: number;
+}
+
+/** A claimed delivery with what sending it needs: the webhook's configuration as it is now. */
+export interface ClaimedDelivery {
+  deliveryId: string;
+  eventId: string;
+  webhookId: string;
+  agentId: string;
+  event: string;
+  /** The log row this attempt will be recorded in, and its attempt number (1 = first try). */
+  logId: string;
+  attempt: number;
+  payload: string;
+  webhookUrl: string;
+  webhookSecret: string | null;
+  /** Seconds. */
+  timeout: number;
+  maxRetries: number;
+  leaseExpiresAt: number;
+}
+
+/**
+ * Leases up to `limit` due deliveries (pending, next_attempt_at ≤ now), longest due first, until
+ * now + leaseMs; a delivery whose lease has run out (now ≥ lease_expires_at) is due again. The
+ * returned batch is in no particular order.
+ * On PostgreSQL concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED), so no delivery is
+ * handed to two of them. Deliveries whose webhook has since been disabled or deleted are cancelled and
+ * not returned.
+ */
+export async function claimDueDeliveries(database: Database, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const { owner, limit, leaseMs, now } = options;
+  const leaseExpiresAt = now + leaseMs;
+  return inTransaction(database, async (tx) => {
+    await preferOrderedIndexScans(tx);
+    const due = forUpdateSkipLocked(
+      tx,
+      tx.db
+        .selectFrom("deliveries")
+        .select("id")
+        .where("status", "=", "pending")
+        .where("next_attempt_at", "<=", now)
+        .orderBy("next_attempt_at")
+        .limit(limit),
+    );
+    // The lease moves next_attempt_at to its expiry: a leased delivery is simply not due until the lease
+    // runs out, so "due" stays one index range (no filter on lease columns that the planner could
+    // misjudge) and an expired lease needs no sweeper.
+    const claimed = await tx.db
+      .updateTable("deliveries")
+      .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt })
+      .where("id", "in", due)
+      .returning("id")
+      .execute();
+    if (claimed.length === 0) return [];
+
+    const rows = await tx.db
+      .selectFrom("deliveries as d")
+      .innerJoin("webhooks as w", "w.id", "d.webhook_id")
+      .innerJoin("logs as l", "l.id", "d.current_log_id")
+      .select([
+        "d.id as deliveryId",
+        "d.event_id as eventId",
+        "d.webhook_id as webhookId",
+        "w.agent_id as agentId",
+        "w.webhook_url as webhookUrl",
+        "w.webhook_secret as webhookSecret",
+        "w.timeout as timeout",
+        "w.max_retries as maxRetries",
+        "w.enabled as enabled",
+        "w.deleted_at as deletedAt",
+        "l.id as logId",
+        "l.event as event",
+        "l.attempt as attempt",
+        "l.request_payload as payload",
+      ])
+      .where("d.id", "in", claimed.map((c) => c.id))
+      .execute();
+
+    const inactive = rows.filter((r) => !fromDbBoolean(r.enabled) || r.deletedAt !== null);
+    if (inactive.length > 0) {
+      // Normally cancelled by the disable/delete itself; this covers an event recorded in the same instant.
+      await closeAsCancelled(tx, inactive, CANCELLED_WEBHOOK_INACTIVE, now);
+    }
+    return rows
+      .filter((r) => fromDbBoolean(r.enabled) && r.deletedAt === null)
+      .map(
+        (r): ClaimedDelivery => ({
+          deliveryId: r.deliveryId,
+          eventId: r.eventId,
+          webhookId: r.webhookId,
+          agentId: r.agentId,
+          event: r.event,
+          logId: r.logId,
+          attempt: r.attempt,
+          payload: r.payload,
+          webhookUrl: r.webhookUrl,
+          webhookSecret: r.webhookSecret,
+          timeout: r.timeout,
+          maxRetries: r.maxRetries,
+          leaseExpiresAt,
+        }),
+      );
+  });
+}
+
+async function closeAsCancelled(
+  tx: Database,
+  deliveries: ReadonlyArray<{ deliveryId: string; logId: string }>,
+  reason: string,
+  now: number,
+): Promise<void> {
+  await tx.db
+    .updateTable("logs")
+    .set({ status: "failed", error: reason })
+    .where("id", "in", deliveries.map((d) => d.logId))
+    .where("status", "=", "pending")
+    .execute();
+  await tx.db
+    .updateTable("deliveries")
+    .set({ status: "cancelled", lease_owner: null, lease_expires_at: null, updated_at: now })
+    .where("id", "in", deliveries.map((d) => d.deliveryId))
+    .execute();
+}

@@ -1,0 +1,155 @@
+// Intake: an event and, for each active webhook it goes to, a pending delivery due now and the log row of
+// its first attempt. Many events go in one transaction (the intake's group commit calls this with a batch).
+import type { Insertable } from "kysely";
+import type { Database } from "../db.js";
+import { inTransaction } from "../db.js";
+import { toDbBoolean, toJsonText } from "../dialect.js";
+import { newId } from "../ids.js";
+import type { DeliveryTable, LogTable } from "../schema.js";
+import { pendingLogRow } from "./pending-log-row.js";
+import { addToLogTotals } from "./webhook-counters.js";
+
+export interface DeliveryIds {
+  eventId: string;
+  deliveryId: string;
+  webhookId: string;
+  /** The log row of the first attempt. */
+  logId: string;
+}
+
+export interface RecordEventInput {
+  agentId: string;
+  event: string;
+  data: unknown;
+  occurredAt: number;
+  idempotencyKey?: string | null;
+  /**
+   * The webhooks to fan out to, as chosen by the caller (subscribed to `event`). Any that is disabled,
+   * deleted or not the agent's when the transaction runs is skipped.
+   */
+  webhookIds: readonly string[];
+  /**
+   * The exact body for one delivery. The ids are made before the rows are written so that the body
+   * can carry them (e.g. the delivery id as the Standard Webhooks `webhook-id`).
+   */
+  buildPayload: (ids: DeliveryIds) => string;
+  now?: number;
+}
+
+export interface RecordedEvent {
+  eventId: string;
+  deliveriesQueued: number;
+  /** True when the idempotency key had been seen: nothing was written and eventId is the first event's. */
+  replayed: boolean;
+  deliveries: DeliveryIds[];
+}
+
+/**
+ * In one transaction, for each input in order: the event, then for each active target webhook a pending
+ * delivery due now and the log row of its first attempt. A repeated (agentId, idempotencyKey) writes
+ * nothing and answers with the first event's id (also when the first is earlier in the same batch); the
+ * unique index decides, so two concurrent calls cannot both insert. Batching events into one transaction
+ * is how the intake keeps up under load (group commit): the webhook check and the delivery, log and counter
+ * writes are a few statements for the whole batch.
+ */
+export async function recordEvents(database: Database, inputs: readonly RecordEventInput[]): Promise<RecordedEvent[]> {
+  if (inputs.length === 0) return [];
+  return inTransaction(database, async (tx) => {
+    const results: RecordedEvent[] = [];
+    const accepted: Array<{ input: RecordEventInput; eventId: string; now: number; result: RecordedEvent }> = [];
+    for (const input of inputs) {
+      const now = input.now ?? Date.now();
+      const key = input.idempotencyKey ?? null;
+      const eventId = newId(now);
+      const inserted = await tx.db
+        .insertInto("events")
+        .values({
+          id: eventId,
+          agent_id: input.agentId,
+          event: input.event,
+          data: toJsonText(input.data),
+          occurred_at: input.occurredAt,
+          idempotency_key: key,
+          created_at: now,
+        })
+        // On PostgreSQL this waits for a concurrent insert of the same key and then does nothing if that
+        // one committed; the SELECT below (a new snapshot under READ COMMITTED) then sees its row.
+        .onConflict((oc) => oc.columns(["agent_id", "idempotency_key"]).doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      if (inserted === undefined) {
+        const existing = await tx.db
+          .selectFrom("events")
+          .select("id")
+          .where("agent_id", "=", input.agentId)
+          .where("idempotency_key", "=", key)
+          .executeTakeFirstOrThrow();
+        results.push({ eventId: existing.id, deliveriesQueued: 0, replayed: true, deliveries: [] });
+        continue;
+      }
+      const result: RecordedEvent = { eventId, deliveriesQueued: 0, replayed: false, deliveries: [] };
+      results.push(result);
+      accepted.push({ input, eventId, now, result });
+    }
+
+    const requested = [...new Set(accepted.flatMap(({ input }) => input.webhookIds))];
+    if (requested.length === 0) return results;
+    // Read without a lock: the webhook rows are locked only by the counter update at the very end, to
+    // keep that hot lock short. A webhook disabled in between gets a delivery that the claim cancels.
+    const active = new Map<string, string>();
+    for (let i = 0; i < requested.length; i += IN_LIST_CHUNK) {
+      const rows = await tx.db
+        .selectFrom("webhooks")
+        .select(["id", "agent_id"])
+        .where("id", "in", requested.slice(i, i + IN_LIST_CHUNK))
+        .where("enabled", "=", toDbBoolean(tx, true))
+        .where("deleted_at", "is", null)
+        .execute();
+      for (const row of rows) active.set(row.id, row.agent_id);
+    }
+
+    const deliveryRows: Insertable<DeliveryTable>[] = [];
+    const logRows: LogTable[] = [];
+    const totals = new Map<string, number>();
+    for (const { input, eventId, now, result } of accepted) {
+      for (const webhookId of new Set(input.webhookIds)) {
+        if (active.get(webhookId) !== input.agentId) continue;
+        const ids: DeliveryIds = { eventId, deliveryId: newId(now), webhookId, logId: newId(now) };
+        result.deliveries.push(ids);
+        deliveryRows.push({
+          id: ids.deliveryId,
+          event_id: eventId,
+          webhook_id: webhookId,
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: now,
+          lease_owner: null,
+          lease_expires_at: null,
+          current_log_id: ids.logId,
+          created_at: now,
+          updated_at: now,
+        });
+        logRows.push(pendingLogRow(ids, input.event, 1, input.buildPayload(ids), now));
+        totals.set(webhookId, (totals.get(webhookId) ?? 0) + 1);
+      }
+      result.deliveriesQueued = result.deliveries.length;
+    }
+    if (deliveryRows.length === 0) return results;
+    for (let i = 0; i < deliveryRows.length; i += INSERT_CHUNK) {
+      await tx.db.insertInto("deliveries").values(deliveryRows.slice(i, i + INSERT_CHUNK)).execute();
+      await tx.db.insertInto("logs").values(logRows.slice(i, i + INSERT_CHUNK)).execute();
+    }
+    await addToLogTotals(tx, totals);
+    return results;
+  });
+}
+
+/** One event: recordEvents of one. */
+export async function recordEvent(database: Database, input: RecordEventInput): Promise<RecordedEvent> {
+  const [result] = await recordEvents(database, [input]);
+  return result!;
+}
+
+/** Rows per multi-row INSERT: 14 columns × 500 stays far below both databases' parameter limits. */
+const INSERT_CHUNK = 500;
+const IN_LIST_CHUNK = 500;

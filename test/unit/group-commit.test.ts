@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "../../server/delivery/group-commit.js";
+
+/** A write the test finishes by hand, recording each batch it was given. */
+function manualWrite() {
+  const batches: number[][] = [];
+  const finishers: Array<(fail?: Error) => void> = [];
+  const write = (items: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      batches.push(items);
+      finishers.push((fail) => (fail ? reject(fail) : resolve(items.map((n) => `r${n}`))));
+    });
+  return { batches, write, finish: (fail?: Error) => finishers.shift()!(fail) };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("GroupCommit", () => {
+  it("items added in one turn go in one write, each caller gets its own result", async () => {
+    const w = manualWrite();
+    const commit = new GroupCommit({ write: w.write, maxBatch: 10 });
+    const results = [commit.add(1), commit.add(2), commit.add(3)];
+    await turn();
+    expect(w.batches).toEqual([[1, 2, 3]]);
+    w.finish();
+    expect(await Promise.all(results)).toEqual(["r1", "r2", "r3"]);
+  });
+
+  it("items arriving while a write runs go together in the next write", async () => {
+    const w = manualWrite();
+    const commit = new GroupCommit({ write: w.write, maxBatch: 10 });
+    const first = commit.add(1);
+    await turn();
+    const later = [commit.add(2), commit.add(3)];
+    await turn();
+    expect(w.batches).toEqual([[1]]); // nothing starts beside the running write
+    w.finish();
+    expect(await first).toBe("r1");
+    await turn();
+    expect(w.batches).toEqual([[1], [2, 3]]);
+    w.finish();
+    expect(await Promise.all(later)).toEqual(["r2", "r3"]);
+  });
+
+  it("bounds the batch size, and a full batch starts without waiting for the delay", async () => {
+    const w = manualWrite();
+    const commit = new GroupCommit({ write: w.write, maxBatch: 2, delayMs: 60_000 });
+    const all = [1, 2, 3, 4, 5].map((n) => commit.add(n));
+    expect(w.batches).toEqual([[1, 2]]); // started at once: the batch was full
+    w.finish();
+    await turn();
+    expect(w.batches).toEqual([[1, 2], [3, 4]]);
+    w.finish();
+    await turn();
+    expect(w.batches).toEqual([[1, 2], [3, 4], [5]]);
+    w.finish();
+    expect(await Promise.all(all)).toEqual(["r1", "r2", "r3", "r4", "r5"]);
+  });
+
+  it("with a delay, a lone item waits for company that long", async () => {
+    const w = manualWrite();
+    const commit = new GroupCommit({ write: w.write, maxBatch: 10, delayMs: 30 });
+    const a = commit.add(1);
+    await turn();
+    expect(w.batches).toEqual([]);
+    const b = commit.add(2);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(w.batches).toEqual([[1, 2]]);
+    w.finish();
+    expect([await a, await b]).toEqual(["r1", "r2"]);
+  });
+
+  it("a failed write rejects every item of its batch and not the next batch", async () => {
+    const w = manualWrite();
+    const commit = new GroupCommit({ write: w.write, maxBatch: 10 });
+    const failing = [commit.add(1), commit.add(2)];
+    await turn();
+    const next = commit.add(3);
+    w.finish(new Error("database away"));
+    for (const p of failing) await expect(p).rejects.toThrow("database away");
+    await turn();
+    w.finish();
+    expect(await next).toBe("r3");
+  });
+
+  it("drain writes what waits at once and resolves when nothing is left", async () => {
+    const written: number[] = [];
+    const commit = new GroupCommit({ write: async (items: number[]) => (written.push(...items), items), maxBatch: 10, delayMs: 60_000 });
+    void commit.add(1);
+    void commit.add(2);
+    expect(commit.pending).toBe(2);
+    await commit.drain();
+    expect(written).toEqual([1, 2]);
+    expect(commit.pending).toBe(0);
+  });
+
+  it("an item added as a write's results are handed out is not left behind", async () => {
+    const commit = new GroupCommit({ write: async (items: number[]) => items, maxBatch: 10 });
+    const second = commit.add(1).then(() => commit.add(2));
+    expect(await second).toBe(2);
+  });
+});
