@@ -105,7 +105,7 @@ describe("the platform's package, talkover-webhooks-server", () => {
         body: JSON.stringify({ name: "Platform", webhook_url: "https://example.com/hook", events: ["event_phone_call_ended"] }),
       });
       expect(created.status).toBe(201);
-      expect((await created.json()).data).toMatchObject({ name: "Platform", status: "active" });
+      expect(((await created.json()) as { data: unknown }).data).toMatchObject({ name: "Platform", status: "active" });
     } finally {
       process.kill(-serve.pid!, "SIGTERM");
       await exited;
