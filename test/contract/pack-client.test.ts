@@ -118,7 +118,7 @@ beforeAll(async () => {
   );
   await writeFile(join(app, "program.ts"), PROGRAM);
   await writeFile(join(app, "types.ts"), TYPES);
-}, 180_000);
+}, 420_000);
 
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });

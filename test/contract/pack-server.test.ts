@@ -45,7 +45,7 @@ beforeAll(async () => {
 
   await writeFile(join(app, "embed.mjs"), EMBED);
   env = cleanEnv({ DATABASE_URL: join(scratch, "talkover.db"), LOG_LEVEL: "silent" });
-}, 300_000);
+}, 420_000);
 
 afterAll(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });

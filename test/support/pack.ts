@@ -17,12 +17,13 @@ export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 };
 
 // Packing builds client/dist (and server/dist) and copies openapi.yaml into client/ for the while, so the
-// two pack test files, which may run at once, pack one after the other.
+// two pack test files, which may run at once, pack one after the other (their set-ups allow 7 minutes for the
+// wait, the packs and the install on a busy machine).
 const LOCK = join(ROOT, ".vitest", "pack.lock");
 
 async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
   await mkdir(join(ROOT, ".vitest"), { recursive: true });
-  const deadline = Date.now() + 5 * 60_000;
+  const deadline = Date.now() + 6 * 60_000;
   for (;;) {
     try {
       await mkdir(LOCK);
@@ -32,7 +33,7 @@ async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
       // A lock older than a pack could take was left by a killed run.
       const age = Date.now() - (await stat(LOCK).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
       if (age > 5 * 60_000) await rmdir(LOCK).catch(() => {});
-      if (Date.now() > deadline) throw new Error(`waited 5 min for ${LOCK}`);
+      if (Date.now() > deadline) throw new Error(`waited 6 min for ${LOCK}`);
       await new Promise((wait) => setTimeout(wait, 250));
     }
   }
