@@ -3,7 +3,7 @@
 // checks every fault test makes on what they recorded.
 import { expect } from "vitest";
 import { MESSAGES } from "../../server/http/errors.js";
-import { burstEvent, eventIdOf } from "../engine/processes.js";
+import { burstEvent, eventIdOf, stopWorker, type WorkerProcess } from "../engine/processes.js";
 import type { Receiver } from "../engine/receiver.js";
 import { SERVICE_TOKEN } from "../support/server.js";
 
@@ -250,4 +250,30 @@ export async function expectKeysReplay(url: string, agentId: string, producer: P
     expect(response.status).toBe(202);
     expect(body.data).toEqual({ event_id: producer.accepted.get(key), deliveries_queued: 0, replayed: true });
   }
+}
+
+/** The process is still running: it neither crashed nor was killed. */
+export function expectAlive(server: WorkerProcess): void {
+  expect(server.child.exitCode, server.output()).toBeNull();
+  expect(server.child.signalCode, server.output()).toBeNull();
+}
+
+/**
+ * What every fault test checks once the fault is over and the producer stopped: the process is alive,
+ * every refusal was a documented 503 within the bound, /healthz stayed live, every accepted event was
+ * delivered, the idempotency keys replay, and the process still stops cleanly (exit 0).
+ */
+export async function expectRodeThrough(
+  server: WorkerProcess,
+  { producer, healthz, receiver, agentId }: { producer: Producer; healthz: Probe; receiver: Receiver; agentId: string },
+): Promise<void> {
+  expectAlive(server);
+  expectRefusalsWellFormed(producer);
+  // The slowest /healthz is bounded loosely, for a loaded two-core machine: a frozen event loop would show
+  // the whole fault (seconds) there.
+  expectLiveness(healthz, { medianMs: 100, maxMs: 2_500 });
+  await expectAllDelivered(receiver, producer.accepted.values());
+  await expectKeysReplay(server.url, agentId, producer);
+  await stopWorker(server);
+  expect(server.child.exitCode, server.output()).toBe(0);
 }

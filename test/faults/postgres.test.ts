@@ -7,20 +7,10 @@
 // event was delivered, once per idempotency key and always under one webhook-id.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Scope, seed, spawnWorker, stopWorker, type WorkerProcess } from "../engine/processes.js";
+import { Scope, seed, spawnWorker, stopWorker } from "../engine/processes.js";
 import { startReceiver, type Receiver } from "../engine/receiver.js";
 import { createDatabase, startPostgres, type RestartablePostgresServer } from "../support/postgres.js";
-import {
-  expectAllDelivered,
-  expectKeysReplay,
-  expectLiveness,
-  expectRefusalsWellFormed,
-  Probe,
-  Producer,
-  REQUEST_BOUND_MS,
-  sleep,
-  summary,
-} from "./harness.js";
+import { expectAlive, expectAllDelivered, expectRefusalsWellFormed, expectRodeThrough, Probe, Producer, REQUEST_BOUND_MS, sleep, summary } from "./harness.js";
 
 const DOWN_MS = 4_000;
 
@@ -56,11 +46,6 @@ async function setUp(): Promise<Setup> {
 /** A server process on the database, with a short lease so that deliveries stranded by the fault are re-sent soon. */
 const spawnServer = (scope: Scope, databaseUrl: string, owner: string, concurrency = 16) =>
   spawnWorker(scope, { DATABASE_URL: databaseUrl, WORKER_OWNER: owner, WORKER_LEASE_MS: "3000", WORKER_CONCURRENCY: String(concurrency) });
-
-function expectAlive(server: WorkerProcess): void {
-  expect(server.child.exitCode, server.output()).toBeNull();
-  expect(server.child.signalCode, server.output()).toBeNull();
-}
 
 /** Stops PostgreSQL, keeps it down DOWN_MS, starts it; checks /readyz went 503 and came back within the bound. */
 async function restartUnder(readyz: Probe[]): Promise<void> {
@@ -114,15 +99,8 @@ describe("postgres faults", () => {
       await healthz.stop();
       await readyz.stop();
       console.info(`postgres restart: ${summary(producer, healthz)}`);
-
-      expectAlive(server);
       expect(producer.refusals.length).toBeGreaterThan(0);
-      expectRefusalsWellFormed(producer);
-      expectLiveness(healthz, { medianMs: 100, maxMs: 2_500 });
-      await expectAllDelivered(receiver, producer.accepted.values());
-      await expectKeysReplay(server.url, agentId, producer);
-      await stopWorker(server);
-      expect(server.child.exitCode).toBe(0);
+      await expectRodeThrough(server, { producer, healthz, receiver, agentId });
     } finally {
       await scope.close();
     }
@@ -153,14 +131,7 @@ describe("postgres faults", () => {
       await producer.stop();
       await healthz.stop();
       console.info(`postgres terminate (${terminated} sessions): ${summary(producer, healthz)}`);
-
-      expectAlive(server);
-      expectRefusalsWellFormed(producer);
-      expectLiveness(healthz, { medianMs: 100, maxMs: 2_500 });
-      await expectAllDelivered(receiver, producer.accepted.values());
-      await expectKeysReplay(server.url, agentId, producer);
-      await stopWorker(server);
-      expect(server.child.exitCode).toBe(0);
+      await expectRodeThrough(server, { producer, healthz, receiver, agentId });
     } finally {
       await scope.close();
     }

@@ -5,19 +5,9 @@
 // within 5 s after it, and every event the intake accepted is delivered once the lock is gone.
 import BetterSqlite3 from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { freshDatabaseUrl, Scope, seed, spawnWorker, stopWorker } from "../engine/processes.js";
+import { freshDatabaseUrl, Scope, seed, spawnWorker } from "../engine/processes.js";
 import { startReceiver } from "../engine/receiver.js";
-import {
-  expectAllDelivered,
-  expectKeysReplay,
-  expectLiveness,
-  expectRefusalsWellFormed,
-  Probe,
-  Producer,
-  REQUEST_BOUND_MS,
-  sleep,
-  summary,
-} from "./harness.js";
+import { expectRodeThrough, Probe, Producer, REQUEST_BOUND_MS, sleep, summary } from "./harness.js";
 
 const LOCK_HELD_MS = 8_000;
 
@@ -60,22 +50,10 @@ describe("sqlite: another connection holds the write lock", () => {
       await readyz.stop();
 
       console.info(`sqlite lock: ${summary(producer, healthz)}; /readyz 200 ${ready.at - releasedAt} ms after the lock`);
-      expect(server.child.exitCode, server.output()).toBeNull();
-      expect(server.child.signalCode).toBeNull();
-      // The lock was felt: the intake refused while it was held.
+      // The lock was felt: the intake refused while it was held, and /healthz answered all along.
       expect(producer.refusals.length).toBeGreaterThan(0);
-      expectRefusalsWellFormed(producer);
-      // The event loop never waited on the lock: /healthz answered throughout, typically within a few ms. The
-      // slowest answer is bounded loosely, for a loaded two-core machine: a frozen loop would show the 3 to 8
-      // seconds of the lock (synchronous busy_timeout: every /healthz waited for it).
-      expectLiveness(healthz, { medianMs: 100, maxMs: 2_500 });
-      const duringLock = healthz.results.filter((r) => r.at >= lockedAt && r.at <= releasedAt);
-      expect(duringLock.length).toBeGreaterThan(20);
-
-      await expectAllDelivered(receiver, producer.accepted.values());
-      await expectKeysReplay(server.url, agentId, producer);
-      await stopWorker(server);
-      expect(server.child.exitCode).toBe(0);
+      expect(healthz.results.filter((r) => r.at >= lockedAt && r.at <= releasedAt).length).toBeGreaterThan(20);
+      await expectRodeThrough(server, { producer, healthz, receiver, agentId });
     } finally {
       await scope.close();
     }
