@@ -48,7 +48,7 @@ export interface OpenOptions {
    * 4,000 ms; 0 for none). A backstop for a server that is not there to enforce its own statement_timeout.
    */
   queryTimeoutMs?: number;
-  /** SQLite: how long a statement keeps retrying while the file is locked by another connection (default 3,000 ms). */
+  /** SQLite: how long a statement keeps retrying while the file is locked by another connection (default 2,500 ms). */
   lockWaitMs?: number;
 }
 
@@ -57,7 +57,7 @@ export interface OpenOptions {
 const PG_CONNECT_TIMEOUT_MS = 2_000;
 const PG_STATEMENT_TIMEOUT_MS = 3_000;
 const PG_QUERY_TIMEOUT_MS = 4_000;
-const SQLITE_LOCK_WAIT_MS = 3_000;
+const SQLITE_LOCK_WAIT_MS = 2_500;
 
 const PG_INT8_OID = 20;
 
