@@ -261,6 +261,9 @@ export interface paths {
          *
          *     Authenticated with the service token (`TALKOVER_SERVICE_TOKEN`); the operation answers 503 when the
          *     server has none configured. Not subject to the per-environment rate limit.
+         *
+         *     While the database cannot answer, the answer is 503 with `Retry-After` and nothing is stored: send the
+         *     event again after that many seconds with the same `idempotency_key`, and it is recorded once.
          */
         post: operations["ingestEvent"];
         delete?: never;
@@ -278,7 +281,7 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description Answers 200 while the process is up. Does not touch the database.
+         * @description Answers 200 while the process and its event loop are up, also while the database is away. Does not touch the database.
          */
         get: operations["getHealth"];
         put?: never;
@@ -298,7 +301,9 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database answers and the server is not shutting down, 503 otherwise.
+         * @description Answers 200 when the database answers (on SQLite: its write lock can be taken) within 2 seconds and the
+         *     server is not shutting down, 503 otherwise. Back to 200 within seconds of the database coming back,
+         *     without a restart.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1467,6 +1472,20 @@ export interface components {
                 "application/json": components["schemas"]["ErrorMessage"];
             };
         };
+        /**
+         * @description The server cannot reach its database right now (a restart or failover of PostgreSQL, a lock held on the
+         *     SQLite file by another process). Wait `Retry-After` seconds and send the request again. The answer comes
+         *     within 5 seconds; the server stays up and resumes by itself when the database is back.
+         */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
         /** @description Any 2xx answer within the timeout acknowledges the delivery. The body is ignored (the first 64 KiB are logged). */
         DeliveryAccepted: {
             headers: {
@@ -1591,6 +1610,7 @@ export interface operations {
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createWebhook: {
@@ -1639,6 +1659,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     showWebhook: {
@@ -1674,6 +1695,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateWebhook: {
@@ -1724,6 +1746,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteWebhook: {
@@ -1759,6 +1782,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     toggleWebhook: {
@@ -1794,6 +1818,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     testWebhook: {
@@ -1836,6 +1861,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhookLogs: {
@@ -1890,6 +1916,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     retryWebhookLog: {
@@ -1946,6 +1973,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     ingestEvent: {
@@ -1998,9 +2026,13 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description Event intake is off on this server (no service token configured). */
+            /**
+             * @description Event intake is off on this server (no service token configured), or the server cannot reach its
+             *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
+             */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
