@@ -13,12 +13,13 @@ async function sources(dir: string): Promise<string[]> {
 }
 
 describe("the workspace packages", () => {
-  it("share one version, and the server depends on exactly that talkover-webhooks", async () => {
+  it("share one version and one Node range, and the server depends on exactly that talkover-webhooks", async () => {
     const [root, client, server] = await Promise.all([manifest("."), manifest("client"), manifest("server")]);
     expect([root.workspaces, client.name, server.name]).toEqual([["client", "server"], "talkover-webhooks", "talkover-webhooks-server"]);
     expect(client.version).toBe(root.version);
     expect(server.version).toBe(root.version);
     expect(server.dependencies["talkover-webhooks"]).toBe(root.version);
+    expect([client.engines, server.engines]).toEqual([root.engines, root.engines]);
   });
 
   it("talkover-webhooks depends on openapi-fetch and standardwebhooks only; Express and Prism are optional peers", async () => {
