@@ -55,9 +55,6 @@ const env = {
   ...inherited,
   PATH: nodeBin + delimiter + process.env.PATH,
   npm_config_nodedir: nodeDir,
-  // Compile native modules against those headers, never fetch a prebuilt binary (which wouldn't test them).
-  // prebuild-install reads this variable itself; npm warns that it isn't one of its own settings.
-  npm_config_build_from_source: "true",
 };
 delete env.NODE;
 const version = spawnSync("node", ["--version"], { env, encoding: "utf8" }).stdout?.trim();
@@ -71,7 +68,9 @@ copyCheckout(root, app);
 
 // 3. Install and test, as the README says.
 log(`npm ci in ${app}`);
-run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: app, env });
+// Native modules compiled against those headers, never a prebuilt binary (which wouldn't test them).
+// prebuild-install reads this variable itself; npm warns that it isn't one of its own settings.
+run("npm", ["ci", "--no-audit", "--no-fund"], { cwd: app, env: { ...env, npm_config_build_from_source: "true" } });
 log(["npm test", ...testArgs].join(" "));
 const { status, summary } = await suite(app, env);
 
