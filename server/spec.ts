@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import type { components } from "../generated/api.js";
-import { packageFile } from "./package-files.js";
+import { packageFile } from "../client/package-files.js";
 
 export const SPEC_PATH = packageFile("openapi.yaml");
 
