@@ -891,8 +891,9 @@ export interface components {
         WebhookUrl: string;
         /**
          * @description Key of the HMAC signature of deliveries, at most 255 characters. A `whsec_`-prefixed value is base64
-         *     after the prefix; any other value is used as its UTF-8 bytes. Write-only: never returned. `null` means
-         *     no secret: deliveries are then sent unsigned.
+         *     after the prefix (at least one byte); any other value is used as its UTF-8 bytes. Write-only: never
+         *     returned. `null` means no secret: deliveries are then sent unsigned; an empty string is the same as
+         *     `null`, as Talkover's API treats empty fields.
          */
         WebhookSecret: string | null;
         /** @description The events to subscribe to; at least one, each from the catalogue, no repeats. */
