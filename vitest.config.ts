@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // `talkover-webhooks` (client/) resolves to its TypeScript sources, as in tsconfig.json: no build before a
+  // test. The tests run in Vite's server (ssr) environment; the rest are Vite's default server conditions.
+  ssr: { resolve: { conditions: ["talkover-source", "module", "node", "development|production"] } },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 30_000,

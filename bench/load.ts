@@ -1,6 +1,6 @@
 // The load generator: its own process, undici Pool (pipelining 1), driven by one JSON spec.
 //
-//   node --import tsx bench/load.ts '{"mode":"throughput","url":"http://127.0.0.1:3000","path":"/healthz","durationMs":3000}'
+//   node --conditions=talkover-source --import tsx bench/load.ts '{"mode":"throughput","url":"http://127.0.0.1:3000","path":"/healthz","durationMs":3000}'
 //
 // Modes:
 //   throughput  closed loop: `connections` requests in flight for `durationMs` (after `warmupMs` not counted);
@@ -230,7 +230,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 if (isMain(import.meta.url)) {
   const raw = process.argv[2];
   if (!raw) {
-    console.error("usage: node --import tsx bench/load.ts '<json spec>'   (see the comment at the top of bench/load.ts)");
+    console.error("usage: node --conditions=talkover-source --import tsx bench/load.ts '<json spec>'   (see the comment at the top of bench/load.ts)");
     process.exit(2);
   }
   const result = await runLoad(JSON.parse(raw) as LoadSpec);

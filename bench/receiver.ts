@@ -1,6 +1,6 @@
 // The loopback receiver: a plain node:http server answering every POST with 200 {"ok":true}.
 //
-//   node --import tsx bench/receiver.ts [--latency] [--port N]
+//   node --conditions=talkover-source --import tsx bench/receiver.ts [--latency] [--port N]
 //
 // It counts deliveries (and how many carried a `webhook-signature`). With --latency it also parses each body
 // and records arrival time − `data.bench_sent_at` (both wall-clock ms, same machine). Control endpoints:

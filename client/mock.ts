@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { packageFile } from "../server/package-files.js";
+import { packageFile } from "./package-files.js";
 
 export interface StartMockOptions {
   /** Port to listen on (127.0.0.1); default: a free one. */

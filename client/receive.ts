@@ -1,8 +1,10 @@
 // Receiving deliveries: verify the Standard Webhooks signature of the raw body, then hand back the typed body.
 // Built on the `standardwebhooks` package, which decodes every string secret as base64; Talkover's plain
-// secrets (`optional_secret_for_hmac`) are their UTF-8 bytes, so those are passed to it as bytes.
+// secrets (`optional_secret_for_hmac`) are their UTF-8 bytes. So the key is always worked out here, by the
+// rule the delivery engine signs with (./protocol/secret.ts), and handed to the package as bytes.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Webhook, WebhookVerificationError as StandardWebhooksError } from "standardwebhooks";
+import { secretKeyBytes, validateSecret } from "./protocol/secret.js";
 import type { WebhookDelivery } from "./types.js";
 
 export type WebhookVerificationFailure =
@@ -29,7 +31,6 @@ export class WebhookVerificationError extends Error {
 export type WebhookHeaders = Headers | Record<string, string | readonly string[] | undefined>;
 
 const TOLERANCE_SECONDS = 5 * 60; // the same window standardwebhooks enforces; checked first for a precise error
-const WHSEC_PREFIX = "whsec_";
 
 /**
  * Verifies a delivery and returns its typed body, narrowed by `event`. Throws `WebhookVerificationError`
@@ -83,12 +84,9 @@ function parseJson(text: string): unknown {
 }
 
 function signer(secret: string): Webhook {
-  if (!secret.startsWith(WHSEC_PREFIX)) return new Webhook(new TextEncoder().encode(secret), { format: "raw" });
-  try {
-    return new Webhook(secret);
-  } catch {
-    throw new WebhookVerificationError("invalid_secret", "A whsec_ secret must be base64 after the prefix.");
-  }
+  const problem = validateSecret(secret);
+  if (problem !== undefined) throw new WebhookVerificationError("invalid_secret", `Invalid webhook secret: ${problem}.`);
+  return new Webhook(secretKeyBytes(secret), { format: "raw" });
 }
 
 function header(headers: WebhookHeaders, name: string): string | undefined {

@@ -1,5 +1,6 @@
 // Opt-in retries of `429 Too Many Requests`. A 429 means the server did no work, so every operation,
 // POSTs included, can be sent again once the window the server names has passed.
+import { parseRetryAfter } from "./protocol/retry-after.js";
 
 export type FetchFn = (input: Request, init?: RequestInit) => Promise<Response>;
 
@@ -13,16 +14,13 @@ export interface RetryOn429Options {
 const FALLBACK_DELAY_MS = 1_000;
 
 /**
- * How long to wait before retrying `response`: `Retry-After` (seconds or an HTTP date) first, then
- * `X-RateLimit-Reset` (Unix seconds), else 1 s, 2 s, 4 s… by attempt (from 1).
+ * How long to wait before retrying `response`: `Retry-After` (seconds or an HTTP date, RFC 9110) first, then
+ * `X-RateLimit-Reset` (Unix seconds), else 1 s, 2 s, 4 s… by attempt (from 1). A header that is neither
+ * (`1.5`, `-1`, `soon`) is skipped, not read as "no wait".
  */
 export function retryDelayMs(response: Response, attempt: number, now: number = Date.now()): number {
-  const retryAfter = response.headers.get("Retry-After")?.trim();
-  if (retryAfter) {
-    if (/^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000;
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
+  const retryAfter = parseRetryAfter(response.headers.get("Retry-After"), now);
+  if (retryAfter !== undefined) return retryAfter;
   const reset = response.headers.get("X-RateLimit-Reset")?.trim();
   if (reset && /^\d+$/.test(reset)) return Math.max(0, Number(reset) * 1000 - now);
   return FALLBACK_DELAY_MS * 2 ** (attempt - 1);

@@ -261,6 +261,9 @@ export interface paths {
          *
          *     Authenticated with the service token (`TALKOVER_SERVICE_TOKEN`); the operation answers 503 when the
          *     server has none configured. Not subject to the per-environment rate limit.
+         *
+         *     While the database cannot answer, the answer is 503 with `Retry-After` and nothing is stored: send the
+         *     event again after that many seconds with the same `idempotency_key`, and it is recorded once.
          */
         post: operations["ingestEvent"];
         delete?: never;
@@ -278,7 +281,7 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description Answers 200 while the process is up. Does not touch the database.
+         * @description Answers 200 while the process and its event loop are up, also while the database is away. Does not touch the database.
          */
         get: operations["getHealth"];
         put?: never;
@@ -298,7 +301,9 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Answers 200 when the database answers and the server is not shutting down, 503 otherwise.
+         * @description Answers 200 when the database answers (on SQLite: its write lock can be taken) within 2 seconds and the
+         *     server is not shutting down, 503 otherwise. Back to 200 within seconds of the database coming back,
+         *     without a restart.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -980,8 +985,9 @@ export interface components {
         WebhookUrl: string;
         /**
          * @description Key of the HMAC signature of deliveries, at most 255 characters. A `whsec_`-prefixed value is base64
-         *     after the prefix; any other value is used as its UTF-8 bytes. Write-only: never returned. `null` means
-         *     no secret: deliveries are then sent unsigned.
+         *     after the prefix (at least one byte); any other value is used as its UTF-8 bytes. Write-only: never
+         *     returned. `null` means no secret: deliveries are then sent unsigned; an empty string is the same as
+         *     `null`, as Talkover's API treats empty fields.
          */
         WebhookSecret: string | null;
         /** @description The events to subscribe to; at least one, each from the catalogue, no repeats. */
@@ -1577,6 +1583,20 @@ export interface components {
                 "application/json": components["schemas"]["ErrorMessage"];
             };
         };
+        /**
+         * @description The server cannot reach its database right now (a restart or failover of PostgreSQL, a lock held on the
+         *     SQLite file by another process). Wait `Retry-After` seconds and send the request again. The answer comes
+         *     within 5 seconds; the server stays up and resumes by itself when the database is back.
+         */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
         /** @description Any 2xx answer within the timeout acknowledges the delivery. The body is ignored (the first 64 KiB are logged). */
         DeliveryAccepted: {
             headers: {
@@ -1701,6 +1721,7 @@ export interface operations {
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createWebhook: {
@@ -1749,6 +1770,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     showWebhook: {
@@ -1784,6 +1806,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateWebhook: {
@@ -1834,6 +1857,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteWebhook: {
@@ -1869,6 +1893,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     toggleWebhook: {
@@ -1904,6 +1929,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     testWebhook: {
@@ -1946,6 +1972,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listWebhookLogs: {
@@ -2000,6 +2027,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     retryWebhookLog: {
@@ -2056,6 +2084,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     ingestEvent: {
@@ -2108,9 +2137,13 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
-            /** @description Event intake is off on this server (no service token configured). */
+            /**
+             * @description Event intake is off on this server (no service token configured), or the server cannot reach its
+             *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
+             */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -4,7 +4,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import * as OpenApiValidator from "express-openapi-validator";
 import type { AppContext } from "./http/context.js";
 import { authenticateEnvironment, authenticateService } from "./http/auth.js";
-import { ApiError, failure, MESSAGES, validationFailed } from "./http/errors.js";
+import { ApiError, failure, MESSAGES, serviceUnavailable, validationFailed } from "./http/errors.js";
 import type { HandlerTable } from "./http/handler.js";
 import { healthHandlers } from "./http/health.js";
 import { internalHandlers } from "./http/internal.js";
@@ -14,6 +14,7 @@ import { loadAgent, loadWebhook } from "./http/resources.js";
 import { toFieldErrors, type ValidatorError } from "./http/validation.js";
 import { webhookHandlers } from "./http/webhooks.js";
 import type { ApiSpec } from "./spec.js";
+import { findDatabaseUnavailable } from "./storage/unavailable.js";
 
 /** Every operationId of the document's paths (not of `webhooks:`, which we send rather than serve). */
 export function specOperationIds(spec: ApiSpec): string[] {
@@ -107,6 +108,9 @@ function errorHandler(ctx: AppContext): ErrorRequestHandler {
 
 function toApiError(spec: ApiSpec, req: express.Request, err: any): ApiError | undefined {
   if (err instanceof ApiError) return err;
+  // The database cannot answer now (down, restarting, locked, out of connections): "try again shortly", not a bug.
+  const unavailable = findDatabaseUnavailable(err);
+  if (unavailable) return serviceUnavailable(unavailable.retryAfterSeconds);
   if (err?.type === "entity.parse.failed") return failure(400, MESSAGES.malformedJson);
   if (err?.type === "entity.too.large") return failure(413, MESSAGES.tooLarge);
   if (err?.type === "charset.unsupported" || err?.type === "encoding.unsupported") return failure(415, MESSAGES.unsupportedMediaType);

@@ -2,8 +2,8 @@
 // uses all come from here, so the document stays the single source of truth.
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import type { components } from "../generated/api.js";
-import { packageFile } from "./package-files.js";
+import type { components } from "talkover-webhooks/types";
+import { packageFile } from "talkover-webhooks/package-files";
 
 export const SPEC_PATH = packageFile("openapi.yaml");
 

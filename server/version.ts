@@ -1,6 +1,6 @@
 // The package version, for the User-Agent of deliveries and the CLI.
 import { readFileSync } from "node:fs";
-import { packageFile } from "./package-files.js";
+import { packageFile } from "talkover-webhooks/package-files";
 
 const pkg = JSON.parse(readFileSync(packageFile("package.json"), "utf8")) as { version: string };
 

@@ -2,7 +2,7 @@
 // our server's answers (201 for create, 200 with 25 log rows for the logs listing). Same app settings as
 // ours (no x-powered-by, no ETag), no auth, no validation, no storage.
 //
-//   node --import tsx bench/api/bare-express.ts [--port N]      → READY {"url","agentId","webhookId"}
+//   node --conditions=talkover-source --import tsx bench/api/bare-express.ts [--port N]      → READY {"url","agentId","webhookId"}
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { createAnswer, logsPageAnswer } from "../lib/fixtures.js";

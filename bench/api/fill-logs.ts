@@ -5,7 +5,7 @@
 // all inside the 30-day retention so the server's start-up purge leaves them alone. delivery_id is NULL
 // (as for test-endpoint rows) so that no deliveries/events rows are needed: the listing never reads them.
 //
-//   node --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>
+//   node --conditions=talkover-source --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>
 import BetterSqlite3 from "better-sqlite3";
 import { randomBytes } from "node:crypto";
 import { toApiTimestamp } from "../../server/storage/time.js";
@@ -79,7 +79,7 @@ export function fillLogs(file: string, input: { webhookId: string; agentId: stri
 if (isMain(import.meta.url)) {
   const [file, webhookId, agentId, rows] = process.argv.slice(2);
   if (!file || !webhookId || !agentId || !rows) {
-    console.error("usage: node --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>");
+    console.error("usage: node --conditions=talkover-source --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>");
     process.exit(2);
   }
   announceResult(fillLogs(file, { webhookId, agentId, rows: Number(rows) }));

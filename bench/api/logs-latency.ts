@@ -3,7 +3,7 @@
 // page 1000, and (for the record) the last page, against our server in production mode. Also the query plan
 // and the bare SQL time of page 1, to tell the database's share from the HTTP stack's.
 //
-//   node --import tsx bench/api/logs-latency.ts [--rows 1000000] [--requests 500]   → RESULT {…}
+//   node --conditions=talkover-source --import tsx bench/api/logs-latency.ts [--rows 1000000] [--requests 500]   → RESULT {…}
 import BetterSqlite3 from "better-sqlite3";
 import { announceResult, cleanupAll, isMain, parseArgs, runTs, spawnTs } from "../lib/proc.js";
 import { round, summarize, type LatencySummary } from "../lib/stats.js";

@@ -2,7 +2,7 @@
 // environment, agent and webhook, optionally a filled attempt log, then startServer() in production mode
 // (LOG_LEVEL silent, response validation off unless asked, a rate limit too high to matter).
 //
-//   node --import tsx bench/api/server.ts [--db FILE] [--validate-responses] [--fill-logs N]
+//   node --conditions=talkover-source --import tsx bench/api/server.ts [--db FILE] [--validate-responses] [--fill-logs N]
 //        [--webhook-url URL] [--no-worker] [--concurrency N] [--sql-stats]
 //   (--sql-stats: statements by shape, count and time, on stderr when stopped)
 //   → READY {"url","token","agentId","webhookId","serviceToken","db","fill"}

@@ -4,7 +4,7 @@
 // nothing else (a calibration: PERFORMANCE.md's 0.73–0.79 row, measured on this machine). Each server is its own
 // process; each run is a fresh load process. Rounds are interleaved (the order of the servers rotates every round) and the figures are medians.
 //
-//   node --import tsx bench/api/throughput.ts [--quick]      → RESULT {…}
+//   node --conditions=talkover-source --import tsx bench/api/throughput.ts [--quick]      → RESULT {…}
 import { CREATE_BODY } from "../lib/fixtures.js";
 import { announceResult, cleanupAll, cpuTimeMs, isMain, parseArgs, runTs, sleep, spawnTs, type Child } from "../lib/proc.js";
 import { median, round } from "../lib/stats.js";

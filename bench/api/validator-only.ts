@@ -4,7 +4,7 @@
 // validator (requests): 0.73–0.79 of bare Express", so a reader can tell how much of our gap is the machine
 // and how much is our code.
 //
-//   node --import tsx bench/api/validator-only.ts [--port N]      → READY {"url","agentId","webhookId"}
+//   node --conditions=talkover-source --import tsx bench/api/validator-only.ts [--port N]      → READY {"url","agentId","webhookId"}
 import type { AddressInfo } from "node:net";
 import express, { type RequestHandler } from "express";
 import * as OpenApiValidator from "express-openapi-validator";

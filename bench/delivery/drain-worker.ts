@@ -4,7 +4,7 @@
 // delivery is pending. Then the outcome is checked: every delivery `success`, every log row `success`, the
 // counter right.
 //
-//   node --import tsx bench/delivery/drain-worker.ts --db URL --webhook ID --receiver URL --events N --concurrency C
+//   node --conditions=talkover-source --import tsx bench/delivery/drain-worker.ts --db URL --webhook ID --receiver URL --events N --concurrency C
 //        [--batch 100] [--sql-stats]   → RESULT {…} (--sql-stats: statements by shape, count and time, on stderr)
 import { sql } from "kysely";
 import { createLogger } from "../../server/logger.js";

@@ -3,7 +3,7 @@
 // drain of N due deliveries: claim in batches, sign, POST, record outcomes in batches. Each run is a fresh
 // worker process on a fresh copy of the recorded database; concurrencies alternate within each round.
 //
-//   node --import tsx bench/delivery/drain.ts [--events 20000] [--rounds 3] [--dialects sqlite,postgres]
+//   node --conditions=talkover-source --import tsx bench/delivery/drain.ts [--events 20000] [--rounds 3] [--dialects sqlite,postgres]
 //        [--concurrency 64,128]   → RESULT {…}
 // Diagnostics: BENCH_DRAIN_WORKER_FLAGS="--sql-stats" (statement counts and times of each run, on stderr) and
 // BENCH_DRAIN_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" are handed to every worker process.

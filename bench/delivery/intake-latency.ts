@@ -3,7 +3,7 @@
 // send time, and the receiver (its own process) records arrival − send. One second of the same load first,
 // untimed, warms the path.
 //
-//   node --import tsx bench/delivery/intake-latency.ts [--rate 1000] [--seconds 10]   → RESULT {…}
+//   node --conditions=talkover-source --import tsx bench/delivery/intake-latency.ts [--rate 1000] [--seconds 10]   → RESULT {…}
 import type { ServerReady } from "../api/server.js";
 import { CALL_ENDED_DATA } from "../lib/fixtures.js";
 import { announceResult, cleanupAll, isMain, parseArgs, runTs, sleep, spawnTs } from "../lib/proc.js";

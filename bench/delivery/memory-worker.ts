@@ -1,7 +1,7 @@
 // The worker process of the memory benchmark: the production DeliveryWorker and sender over a database with a
 // backlog, for `--seconds`, sampling this process's memory every second.
 //
-//   node --import tsx bench/delivery/memory-worker.ts --db FILE [--seconds 20] [--concurrency 64]   → RESULT {…}
+//   node --conditions=talkover-source --import tsx bench/delivery/memory-worker.ts --db FILE [--seconds 20] [--concurrency 64]   → RESULT {…}
 import { sql } from "kysely";
 import { createSender } from "../../server/delivery/send.js";
 import { DeliveryWorker } from "../../server/delivery/worker.js";

@@ -4,7 +4,7 @@
 // rescheduled). A fresh worker process then runs the production DeliveryWorker for a while and samples its
 // own RSS every second; flat means the queue stays in the database.
 //
-//   node --import tsx bench/delivery/memory.ts [--backlog 200000] [--seconds 20] [--concurrency 64]   → RESULT {…}
+//   node --conditions=talkover-source --import tsx bench/delivery/memory.ts [--backlog 200000] [--seconds 20] [--concurrency 64]   → RESULT {…}
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { freePort } from "../../client/mock.js";

@@ -1,5 +1,5 @@
 // Child processes and temp directories of the benchmarks, cleaned up always: on normal exit, on an error,
-// on Ctrl-C / SIGTERM. Every child is `node --import tsx <file>` started from the repository root, and
+// on Ctrl-C / SIGTERM. Every child is `node --conditions=talkover-source --import tsx <file>` started from the repository root, and
 // announces itself with one stdout line `READY {json}` (its URL, ids, …); any later `RESULT {json}` line is
 // its answer. Children are stopped by their own pid (SIGTERM, then SIGKILL after a grace period).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -109,11 +109,11 @@ export interface SpawnOptions {
   waitReady?: boolean;
 }
 
-/** `node --import tsx <file> …args`, waiting for its READY line. */
+/** `node --conditions=talkover-source --import tsx <file> …args`, waiting for its READY line. */
 export async function spawnTs<Ready = unknown>(file: string, options: SpawnOptions = {}): Promise<Child<Ready>> {
   installHandlers();
   const path = resolve(BENCH_DIR, file);
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "--import", "tsx", path, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), "--conditions=talkover-source", "--import", "tsx", path, ...(options.args ?? [])], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],

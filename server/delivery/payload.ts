@@ -1,6 +1,6 @@
 // The bodies we send, as openapi.yaml's `webhooks:` section documents them. The string built here is the
 // exact string signed and sent on every attempt.
-import type { components } from "../../generated/api.js";
+import type { components } from "talkover-webhooks/types";
 import { toApiTimestamp, toMillisecondTimestamp } from "../storage/time.js";
 
 type Envelope = components["schemas"]["WebhookEnvelope"];

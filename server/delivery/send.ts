@@ -17,6 +17,7 @@ import { STATUS_CODES } from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
 import { Agent } from "undici";
 import type { Dispatcher } from "undici";
+import { parseRetryAfter } from "talkover-webhooks/protocol/retry-after";
 import { createConnector } from "./ssrf.js";
 import type { ResolveAll } from "./ssrf.js";
 
@@ -56,7 +57,7 @@ export interface SendResult {
   durationMs: number;
   /** Why the attempt failed, in words for the customer, e.g. "HTTP 500 Internal Server Error". */
   error?: string;
-  /** From `Retry-After` on a 429 or 503, in ms from now (may be 0). */
+  /** From `Retry-After` on a 429 or 503, in ms from now (may be 0); read by client/protocol/retry-after.ts. */
   retryAfterMs?: number;
 }
 
@@ -281,20 +282,6 @@ function plainHeaders(headers: IncomingHttpHeaders | null): Record<string, strin
     out[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return out;
-}
-
-/**
- * `Retry-After` (RFC 9110 §10.2.3) in ms from `now`: delta-seconds or an HTTP date. Undefined when absent
- * or unparseable; 0 for a date in the past. Clamping to a sane range is the schedule's job.
- */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Date.parse also accepts bare numbers like "-5" or "1.5" as years; an HTTP date always has a month name.
-  if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** "5s", "1.5s", "500ms". */

@@ -5,24 +5,10 @@
  * `webhook-signature: v1,<signature>`. The body signed must be byte-for-byte the body sent.
  */
 import { createHmac } from "node:crypto";
+import { secretKeyBytes } from "talkover-webhooks/protocol/secret";
 
-const WHSEC_PREFIX = "whsec_";
-// Strict base64 (standard alphabet, padded): what the standardwebhooks libraries accept.
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/**
- * Why a secret can't be used, or undefined if it can. A `whsec_` secret must be non-empty base64 after the
- * prefix; any other non-empty string is fine (it is used as its UTF-8 bytes). Only secretKey calls it: the
- * API's 422 for a bad secret comes from the WebhookSecret pattern of openapi.yaml, not from here.
- */
-export function validateSecret(secret: string): string | undefined {
-  if (secret === "") return "must not be empty";
-  if (secret.startsWith(WHSEC_PREFIX)) {
-    const b64 = secret.slice(WHSEC_PREFIX.length);
-    if (b64 === "" || !BASE64.test(b64)) return "a secret starting with whsec_ must be base64 after the prefix";
-  }
-  return undefined;
-}
+// What a secret may be and which key bytes it stands for is the contract's rule, shared with the receiver
+// helper: see client/protocol/secret.ts. This file adds the signing.
 
 // Decoded keys by secret. Webhooks are few and secrets repeat on every delivery, so this saves a base64
 // decode (or UTF-8 encode) per request; the size cap only guards against unbounded growth.
@@ -30,20 +16,13 @@ const KEY_CACHE_MAX = 1024;
 const keyCache = new Map<string, Buffer>();
 
 /**
- * The HMAC key bytes for a secret: `whsec_<base64>` is decoded; any other string is its UTF-8 bytes, so
- * users can set plain strings like `optional_secret_for_hmac`. Throws for a malformed `whsec_` secret
- * (Buffer's lenient base64 would silently sign with different bytes than the receiver's library uses).
+ * The HMAC key bytes for a secret (client/protocol/secret.ts), cached. Throws for a malformed `whsec_`
+ * secret (Buffer's lenient base64 would silently sign with different bytes than the receiver's library uses).
  */
 export function secretKey(secret: string): Buffer {
   let key = keyCache.get(secret);
   if (key !== undefined) return key;
-
-  const problem = validateSecret(secret);
-  if (problem !== undefined) throw new TypeError(`Invalid webhook secret: ${problem}`);
-  key = secret.startsWith(WHSEC_PREFIX)
-    ? Buffer.from(secret.slice(WHSEC_PREFIX.length), "base64")
-    : Buffer.from(secret, "utf8");
-
+  key = secretKeyBytes(secret);
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
   keyCache.set(secret, key);
   return key;

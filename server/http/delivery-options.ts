@@ -2,7 +2,7 @@
 // fields, on the stored webhook or on the event schemas): credentials by scheme, reserved and duplicate
 // header names, template keys and variables. Each failure is a 422 on its field, worded with the
 // document's `x-validation-messages`. Also the masking of custom header values in responses.
-import type { components } from "../../generated/api.js";
+import type { components } from "talkover-webhooks/types";
 import { authorizationHeaderName } from "../delivery/options.js";
 import { MAX_TEMPLATE_BYTES, templateBytes, unknownPlaceholders } from "../delivery/templates.js";
 import type { ApiSpec } from "../spec.js";

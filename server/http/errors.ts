@@ -31,6 +31,7 @@ export const MESSAGES = {
   tooManyRequests: "Too many requests. Please try again later.",
   notRetriable: "Log cannot be retried",
   intakeDisabled: "Event intake is disabled on this server.",
+  serviceUnavailable: "The service is temporarily unavailable. Please try again shortly.",
   internalError: "Something went wrong on our side. Please try again.",
 } as const;
 
@@ -41,6 +42,10 @@ export const notFound = (message: string) => failure(404, message);
 
 export const validationFailed = (errors: FieldErrors) =>
   new ApiError(422, { message: MESSAGES.invalidData, errors });
+
+/** 503 while the database cannot answer: the client should retry after `Retry-After` seconds. */
+export const serviceUnavailable = (retryAfterSeconds: number) =>
+  failure(503, MESSAGES.serviceUnavailable, { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 
 export const notRetriable = () =>
   new ApiError(422, { success: false, message: MESSAGES.notRetriable, code: "LOG_NOT_RETRIABLE" });

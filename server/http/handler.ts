@@ -3,7 +3,7 @@
 // misspelt operationId, a wrong body field or a response the spec does not document fails `tsc`, not a test.
 // Failures (4xx) are thrown as ApiError (errors.ts) and are not part of these types.
 import type { Request, Response } from "express";
-import type { operations, paths } from "../../generated/api.js";
+import type { operations, paths } from "talkover-webhooks/types";
 import type { Resolved } from "./context.js";
 
 type Method = "get" | "put" | "post" | "delete" | "patch" | "head" | "options" | "trace";

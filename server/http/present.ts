@@ -1,5 +1,5 @@
 // Storage records → the API's JSON, exactly the schemas of openapi.yaml. The webhook secret has no way out.
-import type { components } from "../../generated/api.js";
+import type { components } from "talkover-webhooks/types";
 import type { Log } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
 import { webhookStatus, type Webhook } from "../storage/webhooks.js";

@@ -1,5 +1,5 @@
 // Handlers of the Webhooks tag: list, create, show, update, delete, toggle, test.
-import type { components } from "../../generated/api.js";
+import type { components } from "talkover-webhooks/types";
 import { listWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";

@@ -26,6 +26,7 @@ const RULES: Array<[string, Record<string, unknown>, string, string | undefined]
   ["webhook_secret null means no secret", { webhook_secret: null }, "webhook_secret", undefined],
   ["webhook_secret whsec_ with base64 is accepted", { webhook_secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }, "webhook_secret", undefined],
   ["webhook_secret whsec_ without base64 is rejected", { webhook_secret: "whsec_not base64!" }, "webhook_secret", "The webhook secret must be base64 after the whsec_ prefix."],
+  ["webhook_secret whsec_ with nothing after it is rejected (it could sign nothing)", { webhook_secret: "whsec_" }, "webhook_secret", "The webhook secret must be base64 after the whsec_ prefix."],
   ["webhook_secret that is not a string is rejected", { webhook_secret: 12 }, "webhook_secret", "The webhook secret field must be a string."],
   ["events empty is rejected", { events: [] }, "events", "The events field must contain at least 1 items."],
   ["events with an unknown event is rejected", { events: ["event_phone_call_started", "event_nope"] }, "events.1", "The selected events.1 is invalid."],

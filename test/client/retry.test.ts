@@ -85,6 +85,18 @@ describe("retryDelayMs", () => {
     expect(retryDelayMs(answer({ "Retry-After": "2", "X-RateLimit-Reset": String(now / 1000 + 30) }), 1, now)).toBe(2_000);
   });
 
+  test("a Retry-After that is neither delay-seconds nor an HTTP date is skipped, never read as no wait", () => {
+    // Date.parse("1.5") is a day in 2001: the client used to retry at once.
+    for (const value of ["1.5", "-1", "soon"]) {
+      expect(retryDelayMs(answer({ "Retry-After": value }), 2, now), value).toBe(2_000);
+      expect(retryDelayMs(answer({ "Retry-After": value, "X-RateLimit-Reset": String(now / 1000 + 30) }), 1, now), value).toBe(30_000);
+    }
+  });
+
+  test("Retry-After as a date in the past: retry now", () => {
+    expect(retryDelayMs(answer({ "Retry-After": new Date(now - 60_000).toUTCString() }), 3, now)).toBe(0);
+  });
+
   test("without either header: 1 s, 2 s, 4 s by attempt", () => {
     expect([1, 2, 3].map((attempt) => retryDelayMs(answer({}), attempt, now))).toEqual([1_000, 2_000, 4_000]);
   });

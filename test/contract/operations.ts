@@ -45,6 +45,11 @@ export interface ContractTarget {
   agentId: string;
   /** An agent of ANOTHER environment: it must answer exactly like one that does not exist. Optional. */
   foreignAgentId?: string;
+  /**
+   * Makes the server's database unable to answer writes (a lock held by another connection) until the
+   * returned function is called. Required when `caps.databaseFaults`.
+   */
+  holdDatabase?(): Promise<() => Promise<void>>;
   teardown(): Promise<void>;
 }
 
@@ -64,6 +69,8 @@ export interface ContractCapabilities {
   deliversEvents?: boolean;
   /** The setup gives `foreignAgentId`. */
   foreignAgent?: boolean;
+  /** The setup gives `holdDatabase`: a stateful target then shows its 503 under a real database fault. */
+  databaseFaults?: boolean;
   /** A stateful target's per-token limit: the suite spends it, last, to see the 429. */
   rateLimitPerMinute?: number;
   /**
@@ -631,6 +638,43 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
       });
     });
 
+    describe("database unavailable", () => {
+      // A mock answers 503 when asked; a real server while its database is held by another connection.
+      testIf(!caps.stateful || Boolean(caps.databaseFaults), "while the database cannot answer, writes are 503 with Retry-After, the API's and the intake's", async () => {
+        const release = caps.stateful ? await target.holdDatabase!() : async () => {};
+        try {
+          const started = Date.now();
+          const created = await api.POST("/api/v1/agents/{agent_id}/webhooks", {
+            params: { path: agent() },
+            body: { name: "During the fault", webhook_url: FAILING_URL, events: ["event_phone_call_ended"] },
+            ...prefer("code=503, example=unavailable"),
+          });
+          expectDocumented("createWebhook", created, 503);
+          expect(created.error).toEqual(UNAVAILABLE);
+          expect(created.response.headers.get("Retry-After")).toMatch(/^[1-9]\d*$/);
+
+          const ingested = await service.POST("/internal/v1/agents/{agent_id}/events", {
+            params: { path: agent() },
+            body: { event: "event_phone_call_ended", idempotency_key: `contract-${randomUUID()}`, data: { call_id: randomUUID() } },
+            ...prefer("code=503, example=unavailable"),
+          });
+          expectDocumented("ingestEvent", ingested, 503);
+          expect(ingested.error).toEqual(UNAVAILABLE);
+          expect(ingested.response.headers.get("Retry-After")).toMatch(/^[1-9]\d*$/);
+          // Within the documented bound, for both requests together.
+          expect(Date.now() - started).toBeLessThan(10_000);
+        } finally {
+          await release();
+        }
+        if (caps.stateful) {
+          // Nothing was made: the webhook list is as before.
+          const listed = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+          expectDocumented("listWebhooks", listed, 200);
+          expect(listed.data!.data.webhooks.map((w) => w.name)).not.toContain("During the fault");
+        }
+      }, 30_000);
+    });
+
     // Last: on a real server it spends the token's whole budget.
     describe("rate limit", () => {
       testIf(!caps.stateful || caps.rateLimitPerMinute !== undefined, "over the limit is 429 'Too many requests. Please try again later.' with Retry-After", async () => {
@@ -661,6 +705,8 @@ function outOfRange(): WebhookCreate {
     events: ["event_recording", OUTSIDE_CATALOGUE],
   };
 }
+
+const UNAVAILABLE = { success: false, message: "The service is temporarily unavailable. Please try again shortly." };
 
 const limitsError = {
   message: "The given data was invalid.",

@@ -4,13 +4,14 @@
 // invalid one would be answered by Prism itself.
 import { startProxy, type MockServer } from "../../client/mock.js";
 import { SERVICE_TOKEN, startTestServer } from "../support/server.js";
+import { holdDatabase } from "./database-fault.js";
 import { defineContractSuite } from "./operations.js";
 
 const RATE_LIMIT = 300;
 
 defineContractSuite(
   "reference server behind prism proxy --errors",
-  { stateful: true, deliversEvents: true, foreignAgent: true, rateLimitPerMinute: RATE_LIMIT, invalidRequests: false },
+  { stateful: true, deliversEvents: true, foreignAgent: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT, invalidRequests: false },
   async () => {
     // The server's own response validation is off here, so that Prism is the gate this run tests.
     const server = await startTestServer("sqlite", { config: { rateLimitPerMinute: RATE_LIMIT, validateResponses: false } });
@@ -28,6 +29,7 @@ defineContractSuite(
       serviceToken: SERVICE_TOKEN,
       agentId: server.agentId,
       foreignAgentId: other.agentId,
+      holdDatabase: () => holdDatabase(server.server.database),
       async teardown() {
         await proxy.stop();
         await server.stop();

@@ -1,6 +1,7 @@
 // The same contract suite as prism.test.ts, against the reference server on each database: only the setup
 // differs.
 import { SERVICE_TOKEN, startTestServer } from "../support/server.js";
+import { holdDatabase } from "./database-fault.js";
 import { defineContractSuite } from "./operations.js";
 
 const RATE_LIMIT = 300;
@@ -8,7 +9,7 @@ const RATE_LIMIT = 300;
 for (const dialect of ["sqlite", "postgres"] as const) {
   defineContractSuite(
     `reference server on ${dialect}`,
-    { stateful: true, deliversEvents: true, foreignAgent: true, rateLimitPerMinute: RATE_LIMIT },
+    { stateful: true, deliversEvents: true, foreignAgent: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT },
     async () => {
       const server = await startTestServer(dialect, { config: { rateLimitPerMinute: RATE_LIMIT } });
       const other = await server.otherEnvironment();
@@ -18,6 +19,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         serviceToken: SERVICE_TOKEN,
         agentId: server.agentId,
         foreignAgentId: other.agentId,
+        holdDatabase: () => holdDatabase(server.server.database),
         teardown: () => server.stop(),
       };
     },

@@ -92,12 +92,12 @@ export async function seed(databaseUrl: string, webhookUrl: string, agents = 1) 
 }
 
 /**
- * Starts `node --import tsx test/engine/worker-process.ts` (startServer, as `serve` runs it) with the
+ * Starts `node --conditions=talkover-source --import tsx test/engine/worker-process.ts` (startServer, as `serve` runs it) with the
  * given environment on top of: PORT=0, HOST=127.0.0.1, private targets allowed, the tests' service
  * token, LOG_LEVEL=warn, no response validation. Resolves once it listens. The scope SIGKILLs it if it is still running.
  */
 export async function spawnWorker(scope: Scope, env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", SCRIPT], {
+  const child = spawn(process.execPath, ["--conditions=talkover-source", "--import", "tsx", SCRIPT], {
     cwd: ROOT,
     env: {
       ...process.env,

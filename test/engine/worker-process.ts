@@ -1,4 +1,4 @@
-// A server process for the multi-process tests: `node --import tsx test/engine/worker-process.ts`.
+// A server process for the multi-process tests: `node --conditions=talkover-source --import tsx test/engine/worker-process.ts`.
 // Like `talkover-webhooks serve` (configuration from the same environment variables: DATABASE_URL, PORT,
 // TALKOVER_ALLOW_PRIVATE_TARGETS, WORKER_CONCURRENCY, WORKER_LEASE_MS, …) plus, for the tests only:
 //   WORKER_OWNER      the worker's owner name, also sent as `x-test-worker` on every delivery so the test

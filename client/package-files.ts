@@ -1,5 +1,7 @@
-// Files of this package (openapi.yaml, package.json) found from the calling module upwards, so the same
-// code works from the sources (server/, client/) and from the compiled package (dist/server/, dist/client/).
+// Files of this package (openapi.yaml, package.json), found from this module upwards, so the same code works
+// from the sources (client/) and from the compiled package (dist/client/). The mock helper serves the spec
+// from here, and the server reads the spec and its version through it: client-side, so the client never
+// imports from server/.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
