@@ -1,11 +1,13 @@
 // Storage of the delivery options (migration 0002): http_method, authorization, custom headers, templates.
+import { Migrator } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { migrate, migrations } from "../../server/storage/migrations.js";
 import type { Database } from "../../server/storage/db.js";
 import { claimDueDeliveries } from "../../server/storage/queue/claim.js";
 import { recordEvent } from "../../server/storage/queue/record-events.js";
 import { findWebhook, updateWebhook } from "../../server/storage/webhooks.js";
 import { backends } from "../support/databases.js";
-import { T0, payloadFor, seedWebhook } from "./fixtures.js";
+import { T0, payloadFor, seedAgent as seedAgentOnly, seedWebhook } from "./fixtures.js";
 
 const options = {
   httpMethod: "PUT" as const,
@@ -24,6 +26,26 @@ describe.each(backends)("delivery options on $name", (backend) => {
     database = await backend.open();
   });
   afterEach(() => database.close());
+
+  it("migration 0002 gives webhooks made before it the defaults: POST, no authorization, no headers, no templates", async () => {
+    const old = await backend.open({ migrate: false });
+    try {
+      const migrator = new Migrator({ db: old.db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo("0001_initial")).error).toBeUndefined();
+      const { agent } = await seedAgentOnly(old);
+      await old.db.insertInto("webhooks").values({
+        id: "0191b1d0-0000-7000-8000-000000000001", agent_id: agent.id, name: "Before", webhook_url: "https://example.com/",
+        webhook_secret: null, events: '["event_recording"]', timeout: 30, max_retries: 3,
+        enabled: old.dialect === "postgres" ? true : 1, created_at: T0, updated_at: T0, deleted_at: null,
+      } as never).execute();
+      await migrate(old);
+      expect(await findWebhook(old, agent.id, "0191b1d0-0000-7000-8000-000000000001")).toMatchObject({
+        httpMethod: "POST", authorizationScheme: "none", authorizationCredentials: null, customHeaders: [], payloadTemplates: {},
+      });
+    } finally {
+      await old.close();
+    }
+  });
 
   it("are stored on create and read back exactly", async () => {
     const { agent, webhook } = await seedWebhook(database, options);
