@@ -1108,7 +1108,10 @@ export interface components {
             status: components["schemas"]["WebhookLogStatus"];
             /** @description The receiver's HTTP status code. */
             http_status?: number;
-            /** @description The JSON body sent (see **Webhook events**). */
+            /**
+             * @description The JSON body sent (see **Webhook events**), or the webhook's rendered payload template; a template that
+             *     rendered to something other than an object is shown as `{"body": <value>}`.
+             */
             request_payload?: {
                 [key: string]: unknown;
             };

@@ -137,7 +137,9 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     const bodies = requests.map((r) => JSON.parse(r.body));
     expect(bodies).toContainEqual([{ note: "ok" }, { note: "ok" }]);
     expect(bodies).toContainEqual(expect.objectContaining({ event: "event_phone_call_ended", data: { call_id: "big", context } }));
-    await t.settledLogs(webhook.id, 2);
+    const logs = await t.settledLogs(webhook.id, 2);
+    // request_payload is an object: a body that is not one is shown as {body}.
+    expect(logs.map((l) => l.request_payload)).toContainEqual({ body: [{ note: "ok" }, { note: "ok" }] });
   });
 
   it("attempt logs never carry credentials or custom header values", async () => {
