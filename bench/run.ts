@@ -2,7 +2,7 @@
 //
 //   npm run bench                  the full run (≈ 5 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
-//   BENCH_ONLY=api,logs,delivery,intake,memory   run only some sections (the results then say so)
+//   BENCH_ONLY=api,logs,delivery,intake,memory,sqlite   run only some sections (the results then say so)
 //
 // Each section runs its servers, receivers, workers and load generators as child processes (see bench/lib/proc.ts);
 // all of them and every temp directory are removed at the end, also after a failure or Ctrl-C.
@@ -13,6 +13,7 @@ import { runThroughput, throughputOptions, type ThroughputResult } from "./api/t
 import { drainOptions, runDrain, type DrainSummary } from "./delivery/drain.js";
 import { runIntakeLatency, type IntakeResult } from "./delivery/intake-latency.js";
 import { runMemory, type MemoryResult } from "./delivery/memory.js";
+import { runSqliteLockWait, sqliteLockWaitOptions, type SqliteLockWaitResult } from "./storage/sqlite-lock-wait.js";
 import { describeMachine, loadAverage, type Machine } from "./lib/machine.js";
 import { BENCH_DIR, cleanupAll } from "./lib/proc.js";
 import { renderMarkdown } from "./lib/report.js";
@@ -35,6 +36,7 @@ export interface BenchResults {
     delivery?: Section<DrainSummary>;
     intake?: Section<IntakeResult>;
     memory?: Section<MemoryResult>;
+    sqlite?: Section<SqliteLockWaitResult>;
   };
 }
 
@@ -91,6 +93,11 @@ async function main(): Promise<number> {
   if (wanted("memory") && !quick) {
     s.memory = await section("memory", "5. Worker memory with a backlog (receiver down)", () =>
       runMemory({ backlog: 200_000, seconds: 20, concurrency: 64, log }),
+    );
+  }
+  if (wanted("sqlite")) {
+    s.sqlite = await section("sqlite", "6. SQLite: the asynchronous lock wait against a synchronous busy_timeout (nothing locked)", () =>
+      runSqliteLockWait({ ...sqliteLockWaitOptions(quick), log }),
     );
   }
   results.totalSeconds = Math.round((performance.now() - started) / 1000);

@@ -50,6 +50,12 @@ export interface OpenOptions {
   queryTimeoutMs?: number;
   /** SQLite: how long a statement keeps retrying while the file is locked by another connection (default 2,500 ms). */
   lockWaitMs?: number;
+  /**
+   * SQLite: false opens Kysely's plain driver with a synchronous busy_timeout of lockWaitMs instead (the
+   * event loop freezes while the file is locked). Only for `npm run bench`, which measures what the
+   * asynchronous wait costs against it; never for a server.
+   */
+  asyncLockWait?: boolean;
 }
 
 // Every request gets its answer, or its 503, within 5 seconds (see "When the database goes away" in the
@@ -111,8 +117,16 @@ function openSqlite(filename: string, options: OpenOptions): Database {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 0");
-  const dialect = new LockRetryingSqliteDialect({ database: withStatementCache(sqlite) }, options.lockWaitMs ?? SQLITE_LOCK_WAIT_MS);
+  const lockWaitMs = options.lockWaitMs ?? SQLITE_LOCK_WAIT_MS;
+  const config = { database: withStatementCache(sqlite) };
+  let dialect: SqliteDialect;
+  if (options.asyncLockWait === false) {
+    sqlite.pragma(`busy_timeout = ${lockWaitMs}`);
+    dialect = new SqliteDialect(config);
+  } else {
+    sqlite.pragma("busy_timeout = 0");
+    dialect = new LockRetryingSqliteDialect(config, lockWaitMs);
+  }
   const db = new Kysely<Schema>({ dialect, log: options.log });
   return { db, dialect: "sqlite", close: () => db.destroy() };
 }

@@ -1,0 +1,126 @@
+// What the asynchronous SQLite lock wait costs (server/storage/db.ts, issue 16): the same storage calls
+// through the server's driver, which retries SQLITE_BUSY on the event loop, and through Kysely's plain
+// driver with a synchronous busy_timeout (the design it replaced, which freezes the process while another
+// connection holds the lock). Nothing is locked here: this is the price on the everyday path, where the
+// issue allows at most 5 %. Both run in this process, interleaved round by round, on files of their own
+// with the same rows, so the ratio holds on a shared machine where absolute figures do not.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eventBody } from "../../server/delivery/payload.js";
+import { createAgent } from "../../server/storage/agents.js";
+import { openDatabase, type Database } from "../../server/storage/db.js";
+import { createEnvironment } from "../../server/storage/environments.js";
+import { listLogs } from "../../server/storage/logs.js";
+import { recordEvents } from "../../server/storage/queue/record-events.js";
+import { createWebhook } from "../../server/storage/webhooks.js";
+import { CALL_ENDED_DATA } from "../lib/fixtures.js";
+
+export interface SqliteLockWaitOptions {
+  /** Calls per variant per round, for each of the two operations. */
+  calls: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+/** CPU µs per call (user + system of this process), one figure per round. */
+interface VariantRuns {
+  intakeUs: number[];
+  logsUs: number[];
+}
+
+export interface SqliteLockWaitResult {
+  calls: number;
+  rounds: number;
+  plain: VariantRuns;
+  asyncWait: VariantRuns;
+  /** Median over rounds of plain ÷ async CPU per call: 1 is free, 0.95 is a 5 % cost. */
+  intakeRatio: number;
+  logsRatio: number;
+}
+
+export const sqliteLockWaitOptions = (quick: boolean) => ({ calls: quick ? 1_000 : 4_000, rounds: quick ? 3 : 5 });
+
+interface Subject {
+  database: Database;
+  agentId: string;
+  webhookId: string;
+}
+
+async function subject(file: string, asyncLockWait: boolean): Promise<Subject> {
+  const database = await openDatabase(`sqlite:${file}`, { asyncLockWait });
+  const environment = await createEnvironment(database, { name: "bench" });
+  const agent = await createAgent(database, { environmentId: environment.id, name: "bench" });
+  const webhook = await createWebhook(database, agent.id, {
+    name: "bench",
+    webhookUrl: "https://hooks.example.com/bench",
+    webhookSecret: null,
+    events: ["event_phone_call_ended"],
+    timeout: 30,
+    maxRetries: 3,
+    enabled: true,
+  });
+  return { database, agentId: agent.id, webhookId: webhook.id };
+}
+
+/** One event fanned out to one webhook, as the intake writes it (one transaction: event, delivery, log). */
+function intake({ database, agentId, webhookId }: Subject) {
+  return recordEvents(database, [
+    {
+      agentId,
+      event: "event_phone_call_ended",
+      data: CALL_ENDED_DATA,
+      occurredAt: Date.now(),
+      webhookIds: [webhookId],
+      buildPayload: (ids) => eventBody({ ...ids, agentId, event: "event_phone_call_ended", data: CALL_ENDED_DATA, occurredAt: Date.now() }),
+    },
+  ]);
+}
+
+/** Page 1 of the logs listing, as the API reads it. */
+function logsPage({ database, webhookId }: Subject) {
+  return listLogs(database, webhookId, { page: 1, perPage: 25 });
+}
+
+async function cpuPerCall(calls: number, call: () => Promise<unknown>): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < calls; i++) await call();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / calls;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+export async function runSqliteLockWait({ calls, rounds, log }: SqliteLockWaitOptions): Promise<SqliteLockWaitResult> {
+  const dir = mkdtempSync(join(tmpdir(), "talkover-bench-sqlite-"));
+  try {
+    const plain = await subject(join(dir, "plain.sqlite"), false);
+    const asyncWait = await subject(join(dir, "async.sqlite"), true);
+    const runs = { plain: { intakeUs: [], logsUs: [] } as VariantRuns, asyncWait: { intakeUs: [], logsUs: [] } as VariantRuns };
+    // Warm both (statement caches, JIT), then alternate which goes first.
+    for (const s of [plain, asyncWait]) {
+      await cpuPerCall(200, () => intake(s));
+      await cpuPerCall(200, () => logsPage(s));
+    }
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (["plain", "asyncWait"] as const) : (["asyncWait", "plain"] as const);
+      for (const name of order) {
+        const s = name === "plain" ? plain : asyncWait;
+        runs[name].intakeUs.push(await cpuPerCall(calls, () => intake(s)));
+        runs[name].logsUs.push(await cpuPerCall(calls, () => logsPage(s)));
+      }
+      log(
+        `round ${round + 1}: intake ${runs.plain.intakeUs.at(-1)!.toFixed(0)} µs plain vs ${runs.asyncWait.intakeUs.at(-1)!.toFixed(0)} µs async; ` +
+          `logs page ${runs.plain.logsUs.at(-1)!.toFixed(0)} vs ${runs.asyncWait.logsUs.at(-1)!.toFixed(0)} µs`,
+      );
+    }
+    await plain.database.close();
+    await asyncWait.database.close();
+    const ratio = (key: keyof VariantRuns) => median(runs.plain[key].map((p, i) => p / runs.asyncWait[key][i]!));
+    const result = { calls, rounds, ...runs, intakeRatio: ratio("intakeUs"), logsRatio: ratio("logsUs") };
+    log(`plain ÷ async CPU per call, median of ${rounds} rounds: intake ${result.intakeRatio.toFixed(3)}, logs page ${result.logsRatio.toFixed(3)}`);
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
