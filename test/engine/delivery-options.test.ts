@@ -152,6 +152,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
       custom_headers: [{ key: "X-Api", value: "hdr-never-shown-4c2" }],
     });
     await t.ingest();
+    await t.logsUntil(webhook.id, (rows) => rows.some((r) => r.status === "retrying")); // nothing in flight now
     t.clock.advance(3_600_000);
     await t.settledLogs(webhook.id, 2);
     const logs = await t.api(`/api/v1/agents/${t.agentId}/webhooks/${webhook.id}/logs`);
