@@ -148,8 +148,11 @@ function loadRawJsonParser(): Promise<RawParser> {
  * `express.raw()` before it left in `req.body`), verifies it with `secret`, puts the typed delivery on
  * `req.webhook` and calls `next()`. A delivery that fails verification gets `400` and
  * `{"success": false, "message": "…", "code": "invalid_signature"}`. Mount it before any `express.json()`.
+ *
+ * With `{ templated: true }` (a webhook with `payload_templates`), the verified body's parsed JSON, whatever
+ * its shape, is put on `req.body` instead, and `req.webhook` is left unset.
  */
-export function webhookMiddleware(secret: string) {
+export function webhookMiddleware(secret: string, options?: VerifyOptions) {
   return (req: WebhookRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     const verify = () => {
       const raw = req.body;
@@ -157,7 +160,8 @@ export function webhookMiddleware(secret: string) {
         return reject(res, new WebhookVerificationError("invalid_body", "The delivery must be an application/json body."));
       }
       try {
-        req.webhook = verifyWebhook(raw, req.headers, secret);
+        if (options?.templated) req.body = verifyWebhook(raw, req.headers, secret, { templated: true });
+        else req.webhook = verifyWebhook(raw, req.headers, secret);
       } catch (error) {
         if (error instanceof WebhookVerificationError) return reject(res, error);
         return next(error);

@@ -2,7 +2,9 @@
 // not compile), and verifying a templated delivery, whose body is not the envelope.
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, expectTypeOf, test } from "vitest";
-import { createTalkoverClient, verifyWebhook, WebhookVerificationError } from "../../client/index.js";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { createTalkoverClient, verifyWebhook, webhookMiddleware, WebhookVerificationError } from "../../client/index.js";
 import type { PayloadTemplates, Webhook, WebhookCreate } from "../../client/types.js";
 import { fakeFetch, json } from "./fake-fetch.js";
 
@@ -74,5 +76,26 @@ describe("verifyWebhook with { templated: true }", () => {
     const bad = () => verifyWebhook(body, { ...signed(body), "webhook-signature": "v1,AAAA" }, SECRET, { templated: true });
     expect(bad).toThrow(WebhookVerificationError);
     expect(() => verifyWebhook(body, signed(body), SECRET)).toThrow(/no event/);
+  });
+});
+
+describe("webhookMiddleware with { templated: true }", () => {
+  test("puts the verified JSON of a templated body on req.body; a bad signature is still 400", async () => {
+    const app = express();
+    app.post("/hook", webhookMiddleware(SECRET, { templated: true }), (req, res) => {
+      res.json({ body: req.body, webhook: req.webhook ?? null });
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const body = JSON.stringify(["c1", 45]);
+      const ok = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...signed(body) } });
+      expect(await ok.json()).toEqual({ body: ["c1", 45], webhook: null });
+      const bad = await fetch(url, { method: "POST", body, headers: { "content-type": "application/json", ...signed("[]") } });
+      expect(bad.status).toBe(400);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
