@@ -835,7 +835,12 @@ export interface components {
         AvailableEvents: {
             [key: string]: string;
         };
-        /** @description A webhook as the API returns it. The `webhook_secret` is write-only and never returned. */
+        /**
+         * @description A webhook as the API returns it. The `webhook_secret` and `authorization_credentials` are write-only and
+         *     never returned. The delivery options (`http_method`, `authorization_scheme`, `custom_headers`,
+         *     `payload_templates`) are always returned by the reference server; they are optional here because
+         *     Talkover's published example has none of them.
+         */
         Webhook: {
             /**
              * Format: uuid
