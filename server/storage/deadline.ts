@@ -15,6 +15,9 @@
 // |              | is given up on (its connection closed); SQLite's lock retries stop at it too.          |
 // | 4 – 5 s      | margin: event-loop lag and late timers on a busy machine, the response itself.         |
 //
+// The one operation outside the bound, the test call (POST …/test), waits for the receiver up to the
+// webhook's timeout; the database work after the send gets a budget of its own (engine.ts sendTest).
+//
 // The fixed limits in db.ts (connect 2 s, statement_timeout 3 s, 4 s query backstop, SQLite lock wait
 // 2.5 s) still bound work that has no request behind it (the worker, retention); for a request the
 // deadline is the tighter of the two.
