@@ -18,9 +18,9 @@ export interface GroupCommitOptions<T, R> {
   delayMs?: number;
   /**
    * Per-item deadlines (the intake's; see server/storage/deadline.ts). Each item's wait counts from its
-   * add(). When a batch is about to start, items that have already waited longer than maxQueueMs are
+   * add(), or from the earlier time given to add(). When a batch is about to start, items that have already waited longer than maxQueueMs are
    * rejected with expired(waitedMs) without being written; the write is told its deadline, the earliest
-   * remaining item's add() plus budgetMs. Without this option items wait as long as it takes.
+   * remaining item's `since` (its add(), or the earlier time given to add()) plus budgetMs. Without this option items wait as long as it takes.
    */
   deadline?: { maxQueueMs: number; budgetMs: number; expired(waitedMs: number): Error };
   /** The clock of the deadlines, in milliseconds (default performance.now). */
@@ -48,10 +48,13 @@ export class GroupCommit<T, R = void> {
     this.now = options.now ?? (() => performance.now());
   }
 
-  /** Resolves with the item's result once its batch is written; rejects (with all its batch) if that write fails. */
-  add(item: T): Promise<R> {
+  /**
+   * Resolves with the item's result once its batch is written; rejects (with all its batch) if that write
+   * fails. `since`: when the item's wait began (this clock's time), if before now: a request's arrival.
+   */
+  add(item: T, since?: number): Promise<R> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, since: this.now(), resolve, reject });
+      this.queue.push({ item, since: Math.min(since ?? Infinity, this.now()), resolve, reject });
       if (this.writing) return; // the write under way takes it next
       if (this.queue.length >= this.options.maxBatch) this.startNow();
       else this.timer ??= this.options.delayMs ? setTimeout(() => this.startNow(), this.options.delayMs) : setImmediate(() => this.startNow());
@@ -102,18 +105,23 @@ export class GroupCommit<T, R = void> {
 
   /**
    * With deadlines: rejects the items that have waited too long (never written: they are not handed to
-   * write) and returns the deadline of the next batch. The queue is in add() order, so they are its head,
-   * and the head after them is the next batch's earliest item.
+   * write) and returns the deadline of the next batch: its earliest item's `since` plus the budget.
    */
   private shedExpired(): number | undefined {
     const deadline = this.options.deadline;
     if (deadline === undefined) return undefined;
     const now = this.now();
-    while (this.queue.length > 0 && now - this.queue[0]!.since > deadline.maxQueueMs) {
-      const waiting = this.queue.shift()!;
+    // Items given an earlier `since` may stand behind later ones: every item is looked at.
+    const kept = this.queue.filter((waiting) => {
+      if (now - waiting.since <= deadline.maxQueueMs) return true;
       waiting.reject(deadline.expired(now - waiting.since));
-    }
-    return this.queue.length > 0 ? this.queue[0]!.since + deadline.budgetMs : undefined;
+      return false;
+    });
+    this.queue = kept;
+    if (kept.length === 0) return undefined;
+    let earliest = Infinity;
+    for (const waiting of kept.slice(0, this.options.maxBatch)) earliest = Math.min(earliest, waiting.since);
+    return earliest + deadline.budgetMs;
   }
 
   private clearTimer(): void {

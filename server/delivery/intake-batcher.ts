@@ -4,11 +4,11 @@
 // write is every caller's error (nothing of the batch was written); each may retry.
 //
 // Each event answers within the request bound (the budget: server/storage/deadline.ts): one that has
-// waited INTAKE_MAX_QUEUE_MS for its batch to start is answered 503 without being written, and a batch's
-// database work stops REQUEST_BUDGET_MS after its earliest event arrived. So an event never waits for
+// waited INTAKE_MAX_QUEUE_MS since its request arrived when its batch starts is answered 503 without being written, and a batch's
+// database work stops REQUEST_BUDGET_MS after its earliest event's request arrived. So an event never waits for
 // more than one write before its own, nor for that write's whole timeouts (a batch that waits for a
 // connection no longer holds the next batch's events past their bound).
-import { INTAKE_MAX_QUEUE_MS, REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
+import { currentDeadline, INTAKE_MAX_QUEUE_MS, REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
 import type { Database } from "../storage/db.js";
 import { recordEvents, type RecordEventInput, type RecordedEvent } from "../storage/queue/record-events.js";
 import { DatabaseUnavailableError } from "../storage/unavailable.js";
@@ -35,6 +35,9 @@ export class IntakeBatcher {
   }
 
   record(input: RecordEventInput): Promise<RecordedEvent> {
-    return this.commit.add(input);
+    // The wait counts from the request's arrival (its deadline less the budget), not from here: the
+    // request may already have waited for the database (authentication, the agent's webhooks).
+    const deadline = currentDeadline();
+    return this.commit.add(input, deadline === undefined ? undefined : deadline - REQUEST_BUDGET_MS);
   }
 }

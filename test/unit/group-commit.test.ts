@@ -183,6 +183,29 @@ describe("GroupCommit", () => {
       expect(await next).toBe("r4");
     });
 
+    it("an item's wait counts from the earlier time given to add() (its request's arrival)", async () => {
+      const { w, commit, advance } = setup();
+      const first = commit.add(1);
+      await turn();
+      const early = commit.add(2, 1_000 - 1_900); // its request arrived 1 900 ms before the add
+      const fresh = commit.add(3);
+      advance(200);
+      w.finish();
+      expect(await first).toBe("r1");
+      await expect(early).rejects.toMatchObject({ waitedMs: 2_100 });
+      await turn();
+      expect(w.batches).toEqual([[1], [3]]);
+      w.finish();
+      expect(await fresh).toBe("r3");
+      // The batch's deadline is its earliest item's, wherever that item stands in the queue.
+      const late = commit.add(4);
+      const earlier = commit.add(5, 1_200 - 500);
+      await turn();
+      expect(w.deadlines[2]).toBe(1_200 - 500 + 4_000);
+      w.finish();
+      expect(await Promise.all([late, earlier])).toEqual(["r4", "r5"]);
+    });
+
     it("without the option nothing is shed and no deadline is given", async () => {
       let clock = 0;
       const w = manualWrite();
