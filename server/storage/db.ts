@@ -17,6 +17,7 @@ import type {
 import pg from "pg";
 import { migrate as runMigrations } from "./migrations.js";
 import type { Schema } from "./schema.js";
+import { currentDeadline, remainingMs } from "./deadline.js";
 import { classifyDatabaseError, DatabaseUnavailableError, isSqliteLockCode, unavailable } from "./unavailable.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -156,7 +157,8 @@ function openSqlite(filename: string, options: OpenOptions): Database {
  * queries one at a time through one connection, so a queued query's wait counts too) or from when this
  * run of lock errors began, whichever is earlier: once a lock has been held for the whole wait, later
  * writes give up on their first attempt instead of each waiting its own full wait in turn (the intake's
- * group commit would otherwise queue one batch's wait behind the other's).
+ * group commit would otherwise queue one batch's wait behind the other's). A request's own deadline
+ * (deadline.ts) ends the wait sooner when it comes first.
  */
 class LockRetryingSqliteDialect extends SqliteDialect {
   constructor(
@@ -263,7 +265,8 @@ class LockRetryingConnection implements DatabaseConnection {
         const code = (error as { code?: unknown }).code;
         if (typeof code !== "string" || !isSqliteLockCode(code)) throw error;
         const now = performance.now();
-        const deadline = Math.min(this.waitingSince, this.driver.lockMet(now)) + this.driver.lockWaitMs;
+        // The request's deadline (deadline.ts), when it has one, may come sooner.
+        const deadline = Math.min(Math.min(this.waitingSince, this.driver.lockMet(now)) + this.driver.lockWaitMs, currentDeadline() ?? Infinity);
         if (code === "SQLITE_BUSY_SNAPSHOT" || now >= deadline) throw unavailable(error, "The SQLite database is locked");
         const base = LOCK_RETRY_DELAYS_MS[Math.min(attempt, LOCK_RETRY_DELAYS_MS.length - 1)]!;
         const delay = Math.min(base * (0.75 + Math.random() / 2), deadline - now);
@@ -342,6 +345,10 @@ function openPostgres(connectionString: string, options: OpenOptions): Database 
  *   too many connections, a full pool past connectTimeoutMs) is DatabaseUnavailableError;
  * - a query without an answer after queryTimeoutMs fails with DatabaseUnavailableError and its client is
  *   given up on;
+ * - a request's deadline (deadline.ts) bounds all of it: pool.connect() is raced with it (a connection
+ *   that comes too late goes back to the pool), a query is not sent once it has passed, and one still
+ *   without an answer when it passes fails with DatabaseUnavailableError; in both cases the client is
+ *   given up on (destroyed on release), so a transaction cut short never goes back to the pool open;
  * - any other query error keeps its class (classifyDatabaseError: 57014, 08xxx, 57Pxx, 53300 are
  *   unavailable by their SQLSTATE; a constraint violation stays what it is).
  */
@@ -361,21 +368,39 @@ function guardPool(pool: pg.Pool, queryTimeoutMs: number, onConnectionError?: (e
   });
   // An idle client's error is also re-emitted on the pool (which then drops the client): heard above.
   pool.on("error", () => {});
+  /** The request's deadline passed: not the connection's fault, so not reported, but it is not reused. */
+  const giveUp = (client: pg.ClientBase, error: Error) => {
+    if (!broken.has(client)) broken.set(client, error);
+  };
+  const pastDeadline = () => new DatabaseUnavailableError("The database did not answer within the request's deadline");
 
   const guard = (client: pg.PoolClient): PostgresPoolClient => ({
     query(text: unknown, parameters?: ReadonlyArray<unknown>) {
       const gone = broken.get(client);
       if (gone !== undefined) return Promise.reject(unavailable(gone, "The database connection was lost"));
+      const left = remainingMs();
+      if (left <= 0) {
+        const error = pastDeadline();
+        giveUp(client, error);
+        return Promise.reject(error);
+      }
       const running = client.query(text as string, parameters as unknown[]);
       return new Promise<pg.QueryResult>((resolve, reject) => {
-        const timer =
-          queryTimeoutMs > 0
-            ? setTimeout(() => {
-                const error = new DatabaseUnavailableError(`The database did not answer within ${queryTimeoutMs} ms`);
-                markBroken(client, error);
+        const byDeadline = left < queryTimeoutMs || queryTimeoutMs <= 0;
+        const limit = byDeadline ? left : queryTimeoutMs;
+        const timer = Number.isFinite(limit)
+          ? setTimeout(() => {
+              if (byDeadline) {
+                const error = pastDeadline();
+                giveUp(client, error);
                 reject(error);
-              }, queryTimeoutMs)
-            : undefined;
+                return;
+              }
+              const error = new DatabaseUnavailableError(`The database did not answer within ${queryTimeoutMs} ms`);
+              markBroken(client, error);
+              reject(error);
+            }, limit)
+          : undefined;
         running.then(
           (result) => {
             clearTimeout(timer);
@@ -399,7 +424,7 @@ function guardPool(pool: pg.Pool, queryTimeoutMs: number, onConnectionError?: (e
     async connect() {
       let client: pg.PoolClient;
       try {
-        client = await pool.connect();
+        client = await connectBefore(pool, remainingMs());
       } catch (error) {
         throw unavailable(error, "Could not get a database connection");
       }
@@ -412,6 +437,28 @@ function guardPool(pool: pg.Pool, queryTimeoutMs: number, onConnectionError?: (e
     },
     end: () => pool.end(),
   };
+}
+
+/** pool.connect(), given up on after `leftMs` (the request's deadline); a connection that comes later goes back to the pool. */
+async function connectBefore(pool: pg.Pool, leftMs: number): Promise<pg.PoolClient> {
+  if (!Number.isFinite(leftMs)) return pool.connect();
+  if (leftMs <= 0) throw new DatabaseUnavailableError("No time left to get a database connection within the request's deadline");
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError("No database connection within the request's deadline")), leftMs);
+  });
+  try {
+    return await Promise.race([connecting, late]);
+  } catch (error) {
+    connecting.then(
+      (client) => client.release(),
+      () => {},
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
