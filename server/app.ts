@@ -14,6 +14,7 @@ import { loadAgent, loadWebhook } from "./http/resources.js";
 import { toFieldErrors, type ValidatorError } from "./http/validation.js";
 import { webhookHandlers } from "./http/webhooks.js";
 import type { ApiSpec } from "./spec.js";
+import { deadlineAt, REQUEST_BUDGET_MS, withDeadline, type Deadline } from "./storage/deadline.js";
 import { findDatabaseUnavailable } from "./storage/unavailable.js";
 
 /** Every operationId of the document's paths (not of `webhooks:`, which we send rather than serve). */
@@ -46,6 +47,7 @@ export function createApp(ctx: AppContext): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(requestLog(ctx));
+  app.use(requestDeadline());
 
   // Authentication and path resources come before body parsing and validation: no token is a 401 and an
   // unknown agent a 404, whatever the body.
@@ -55,6 +57,8 @@ export function createApp(ctx: AppContext): express.Express {
   app.use("/internal/v1", authenticateService(ctx));
 
   app.use(express.json({ limit: config.bodyLimitBytes }));
+  // The body arrives on socket events, outside the deadline's async context: entered again.
+  app.use(requestDeadline());
   app.use(
     OpenApiValidator.middleware({
       apiSpec: structuredClone(spec.document) as any, // the validator rewrites the document it is given
@@ -90,6 +94,25 @@ function requestLog(ctx: AppContext): RequestHandler {
       );
     });
     next();
+  };
+}
+
+/**
+ * The request's database work stops REQUEST_BUDGET_MS after it arrived (the budget:
+ * server/storage/deadline.ts), and is no longer bound once the response is sent. The first use starts
+ * the clock; a later one re-enters the same deadline.
+ */
+function requestDeadline(): RequestHandler {
+  return (_req, res, next) => {
+    let deadline = res.locals.deadline as Deadline | undefined;
+    if (deadline === undefined) {
+      const started = deadlineAt(performance.now() + REQUEST_BUDGET_MS);
+      res.locals.deadline = deadline = started;
+      res.on("close", () => {
+        started.open = false;
+      });
+    }
+    withDeadline(deadline, next);
   };
 }
 

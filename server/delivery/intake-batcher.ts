@@ -2,8 +2,16 @@
 // one, and go in together. Alone, an event is written at once (the next turn of the event loop); under
 // load, one transaction carries many, so the intake keeps up without a transaction per event. A failed
 // write is every caller's error (nothing of the batch was written); each may retry.
+//
+// Each event answers within the request bound (the budget: server/storage/deadline.ts): one that has
+// waited INTAKE_MAX_QUEUE_MS since its request arrived when its batch starts is answered 503 without being written, and a batch's
+// database work stops REQUEST_BUDGET_MS after its earliest event's request arrived. So an event never waits for
+// more than one write before its own, nor for that write's whole timeouts (a batch that waits for a
+// connection no longer holds the next batch's events past their bound).
+import { currentDeadline, INTAKE_MAX_QUEUE_MS, REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
 import type { Database } from "../storage/db.js";
 import { recordEvents, type RecordEventInput, type RecordedEvent } from "../storage/queue/record-events.js";
+import { DatabaseUnavailableError } from "../storage/unavailable.js";
 import { GroupCommit } from "./group-commit.js";
 
 /** Events per transaction at most: bounds a transaction's length and the wait of the first event in it. */
@@ -13,10 +21,23 @@ export class IntakeBatcher {
   private readonly commit: GroupCommit<RecordEventInput, RecordedEvent>;
 
   constructor(database: Database) {
-    this.commit = new GroupCommit({ write: (inputs) => recordEvents(database, inputs), maxBatch: MAX_BATCH });
+    this.commit = new GroupCommit({
+      // The write runs bound by its deadline, whatever request's context started the group commit.
+      write: (inputs, deadline) => runBefore(deadline ?? Infinity, () => recordEvents(database, inputs)),
+      maxBatch: MAX_BATCH,
+      deadline: {
+        maxQueueMs: INTAKE_MAX_QUEUE_MS,
+        budgetMs: REQUEST_BUDGET_MS,
+        expired: (waitedMs) =>
+          new DatabaseUnavailableError(`The event waited ${Math.round(waitedMs)} ms for the database and was not recorded`),
+      },
+    });
   }
 
   record(input: RecordEventInput): Promise<RecordedEvent> {
-    return this.commit.add(input);
+    // The wait counts from the request's arrival (its deadline less the budget), not from here: the
+    // request may already have waited for the database (authentication, the agent's webhooks).
+    const deadline = currentDeadline();
+    return this.commit.add(input, deadline === undefined ? undefined : deadline - REQUEST_BUDGET_MS);
   }
 }

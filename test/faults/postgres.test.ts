@@ -157,6 +157,11 @@ describe("postgres faults", () => {
       await sleep(1_000);
       await Promise.all([producer.stop(), producer2.stop()]);
       await Promise.all(readyz.map((p) => p.stop()));
+      const answers = [...producer.answers, ...producer2.answers];
+      console.log(
+        `two processes, postgres restart: ${producer.accepted.size + producer2.accepted.size} events accepted, ` +
+          `${producer.refusals.length + producer2.refusals.length} refusals (503), slowest answer ${Math.round(Math.max(...answers.map((a) => a.ms)))} ms`,
+      );
 
       // After the restart: a burst through each, delivered by both processes.
       const afterRestart = receiver.requests.length;

@@ -1,8 +1,9 @@
 // The two pack tests' shared steps: `npm pack` a workspace package as it would be published, install
 // tarballs into a scratch project from the npm cache that `npm ci` filled, and measure what got installed.
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile, rmdir, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rmdir, stat, symlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 export const run = promisify(execFile);
@@ -16,9 +17,13 @@ export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 };
 
-// Packing builds client/dist (and server/dist) and copies openapi.yaml into client/ for the while, so the
-// two pack test files, which may run at once, pack one after the other (their set-ups allow 7 minutes for the
-// wait, the packs and the install on a busy machine).
+// Packing writes into the package folders (client/dist, server/dist, and openapi.yaml copied into client/
+// while npm pack runs), and other test files read the checkout meanwhile: a server started while the copy
+// existed would look for its spec in client/ and find it gone. So packing happens in a copy of the checkout
+// (its files as git lists them, tracked and not ignored), whose node_modules links to the checkout's
+// packages but to the copy's own workspace folders. One copy serves the run; the two pack test files, which
+// may run at once, pack one after the other (their set-ups allow 7 minutes for the wait, the packs and the
+// install on a busy machine).
 const LOCK = join(ROOT, ".vitest", "pack.lock");
 
 async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
@@ -44,11 +49,36 @@ async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `npm pack -w <name>` (its prepack builds it) into `destination`; the tarball's path. */
+/** A copy of the checkout to pack in, made in `parent` (removed with it). */
+async function packingCopy(parent: string): Promise<string> {
+  const copy = join(parent, "checkout");
+  const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, maxBuffer: 64 << 20 });
+  for (const file of stdout.split("\0").filter(Boolean)) {
+    const from = join(ROOT, file);
+    if (!existsSync(from)) continue; // deleted in the working tree, not yet committed
+    await mkdir(dirname(join(copy, file)), { recursive: true });
+    await copyFile(from, join(copy, file));
+  }
+  // The workspace packages by name → their folders in the copy; every other package → the checkout's.
+  const root = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] };
+  const workspaces = new Map<string, string>();
+  for (const folder of root.workspaces) {
+    const { name } = JSON.parse(await readFile(join(ROOT, folder, "package.json"), "utf8")) as { name: string };
+    workspaces.set(name, join(copy, folder));
+  }
+  await mkdir(join(copy, "node_modules"));
+  for (const entry of await readdir(join(ROOT, "node_modules"))) {
+    await symlink(workspaces.get(entry) ?? join(ROOT, "node_modules", entry), join(copy, "node_modules", entry));
+  }
+  return copy;
+}
+
+/** `npm pack -w <name>` (its prepack builds it) into `destination`, in a copy of the checkout; the tarball's path. */
 export function pack(workspace: string, destination: string): Promise<string> {
   return withPackLock(async () => {
+    const copy = await packingCopy(await mkdtemp(join(destination, "src-")));
     const { stdout } = await run(npm, ["pack", "-w", workspace, "--json", "--pack-destination", destination], {
-      cwd: ROOT,
+      cwd: copy,
       env: cleanEnv(),
       maxBuffer: 16 << 20,
     });
