@@ -3,7 +3,7 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rmdir, stat, symlink } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { promisify } from "node:util";
 
 export const run = promisify(execFile);
@@ -52,8 +52,7 @@ async function withPackLock<T>(work: () => Promise<T>): Promise<T> {
 /** A copy of the checkout to pack in, made in `parent` (removed with it). */
 async function packingCopy(parent: string): Promise<string> {
   const copy = join(parent, "checkout");
-  const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, maxBuffer: 64 << 20 });
-  for (const file of stdout.split("\0").filter(Boolean)) {
+  for (const file of await checkoutFiles()) {
     const from = join(ROOT, file);
     if (!existsSync(from)) continue; // deleted in the working tree, not yet committed
     await mkdir(dirname(join(copy, file)), { recursive: true });
@@ -71,6 +70,26 @@ async function packingCopy(parent: string): Promise<string> {
     await symlink(workspaces.get(entry) ?? join(ROOT, "node_modules", entry), join(copy, "node_modules", entry));
   }
   return copy;
+}
+
+/** Don't copy: installed packages, and what builds and test runs leave. */
+const NOT_SOURCES = new Set(["node_modules", ".git", ".vitest", "dist"]);
+
+/**
+ * The checkout's files, as git lists them (tracked, and untracked but not ignored). Without git (the copy
+ * `npm run test:node24` makes is one already) every file but those of NOT_SOURCES.
+ */
+async function checkoutFiles(): Promise<string[]> {
+  try {
+    const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, maxBuffer: 64 << 20 });
+    return stdout.split("\0").filter(Boolean);
+  } catch {
+    const entries = await readdir(ROOT, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)))
+      .filter((file) => !file.split(sep).some((part) => NOT_SOURCES.has(part)));
+  }
 }
 
 /** `npm pack -w <name>` (its prepack builds it) into `destination`, in a copy of the checkout; the tarball's path. */
