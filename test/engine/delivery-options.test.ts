@@ -5,14 +5,10 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
 import { byAttempt, CALL_ENDED_DATA, engineTests, type EngineTestServer } from "./harness.js";
-import type { RecordedRequest, Receiver } from "./receiver.js";
+import { headersOf, type Receiver } from "./receiver.js";
 
 const SECRET = "optional_secret_for_hmac";
 const verifier = new StandardWebhook(new TextEncoder().encode(SECRET) as unknown as string, { format: "raw" });
-
-function headersOf(request: RecordedRequest): Record<string, string> {
-  return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-}
 
 const TEMPLATE = {
   kind: "{{event}}",

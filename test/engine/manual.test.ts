@@ -5,11 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
 import { componentErrors } from "../support/spec-schemas.js";
 import { engineTests, type EngineTestServer } from "./harness.js";
-import { closedPort, type RecordedRequest } from "./receiver.js";
-
-function headersOf(request: RecordedRequest): Record<string, string> {
-  return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-}
+import { closedPort, headersOf } from "./receiver.js";
 
 const NOT_RETRIABLE = { success: false, message: "Log cannot be retried", code: "LOG_NOT_RETRIABLE" };
 

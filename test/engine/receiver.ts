@@ -20,6 +20,11 @@ export interface RecordedRequest {
   clockAt: number;
 }
 
+/** A request's headers as the string record that verifiers (standardwebhooks) take. */
+export function headersOf(request: RecordedRequest): Record<string, string> {
+  return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
+}
+
 /** One scripted answer. A bare number is `{ status }`. */
 export type Reply =
   | number

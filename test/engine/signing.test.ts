@@ -7,13 +7,9 @@ import { describe, expect, it } from "vitest";
 import type { Dialect } from "../../server/storage/db.js";
 import { componentErrors } from "../support/spec-schemas.js";
 import { byAttempt, CALL_ENDED_DATA, engineTests, type EngineTestServer } from "./harness.js";
-import type { RecordedRequest, Receiver } from "./receiver.js";
+import { headersOf, type Receiver } from "./receiver.js";
 
 const PLAIN_SECRET = "optional_secret_for_hmac";
-
-function headersOf(request: RecordedRequest): Record<string, string> {
-  return Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, String(v)]));
-}
 
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
