@@ -831,6 +831,15 @@ export interface components {
          * @enum {string}
          */
         WebhookEventType: "event_phone_call_started" | "event_phone_call_ended" | "event_phone_call_did_not_connect" | "event_phone_call_connected" | "event_phone_call_disconnected" | "event_phone_call_error" | "event_participant_joined" | "event_participant_left" | "event_voicemail_detected" | "event_voicemail_message_left" | "event_conversation_started" | "event_conversation_ended" | "event_action" | "event_action_failed" | "event_recording" | "event_connection_established" | "event_connection_closed" | "event_connection_error" | "event_user_connected" | "event_user_disconnected" | "event_client_connected" | "event_client_disconnected";
+        /**
+         * Campaign event
+         * @description An event a campaign webhook can subscribe to: the campaign's own events (`campaign.*`), those of the
+         *     calls it places (`campaign_call.*`), and three per-call events that a campaign reports for its calls.
+         *     Talkover's reference names these events without descriptions; the descriptions here are ours. This
+         *     list is the campaign catalogue: the server reads it from here and answers it as `available_events`.
+         * @enum {string}
+         */
+        CampaignEventType: "campaign.created" | "campaign.started" | "campaign.paused" | "campaign.completed" | "campaign.updated" | "campaign_call.queued" | "campaign_call.started" | "campaign_call.completed" | "campaign_call.retry_scheduled" | "campaign_call.failed" | "event_recording" | "event_call_transcript" | "event_call_report";
         /** @description The events catalogue, in the order above; each event name maps to its one-line description. */
         AvailableEvents: {
             [key: string]: string;
@@ -1255,6 +1264,50 @@ export interface components {
              * @description The agent the event happened to.
              */
             agent_id: string;
+            /**
+             * Format: uuid
+             * @description Present when the call belongs to a campaign and the event was handed over with its `campaign_id`:
+             *     the body delivered to that campaign's webhooks with `include_call_events` (and to the agent's
+             *     own webhooks) then carries it.
+             */
+            campaign_id?: string;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             */
+            occurred_at: string;
+            /** @description The event's data; its shape depends on `event`. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description What every body delivered to a campaign webhook for a campaign event shares. Per-call events delivered
+         *     because of `include_call_events` keep the agent envelope (`WebhookEnvelope`, with `campaign_id`).
+         *     Receivers must ignore fields they do not know.
+         */
+        CampaignWebhookEnvelope: {
+            /**
+             * Format: uuid
+             * @description The delivery id, equal to the `webhook-id` header and the same on every attempt.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The event's id; the same in the deliveries of this event to each of the campaign's webhooks.
+             */
+            event_id: string;
+            event: components["schemas"]["CampaignEventType"];
+            /**
+             * Format: uuid
+             * @description The campaign the event happened to.
+             */
+            campaign_id: string;
+            /**
+             * Format: uuid
+             * @description The agent that places the campaign's calls; absent when the campaign has none.
+             */
+            agent_id?: string;
             /**
              * Format: date-time
              * @description When the event happened.
