@@ -235,6 +235,226 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{campaign_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a campaign's webhooks
+         * @description Returns every webhook of the campaign, oldest first, together with the campaign catalogue of events
+         *     (`available_events`: an array of event names, as Talkover documents it; the agent list answers an
+         *     object of descriptions instead). Not paginated: a campaign has few webhooks.
+         */
+        get: operations["listCampaignWebhooks"];
+        put?: never;
+        /**
+         * Create a campaign webhook
+         * @description Subscribes an endpoint to some of the campaign's events, with the fields and rules of an agent webhook
+         *     (delivery options included) plus `include_call_events`: when `true`, every per-call event of the
+         *     calls this campaign places (the agent catalogue: `event_phone_call_ended`, …) is delivered to it too,
+         *     whatever its `events` list, which names campaign events only. Defaults as for agent webhooks, and
+         *     `include_call_events: false`.
+         *
+         *     Talkover's page shows a thinner answer (no `message`, `webhook_url` or `status`); this one is a
+         *     superset, the same model as an agent webhook with `campaign_id` in place of `agent_id`. Answers `201`.
+         */
+        post: operations["createCampaignWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Show a campaign webhook
+         * @description Returns one webhook of the campaign. The `webhook_secret` is never returned.
+         */
+        get: operations["showCampaignWebhook"];
+        /**
+         * Update a campaign webhook
+         * @description A partial update, as for agent webhooks: only the fields sent change, with the rules of create and no
+         *     defaults. Talkover's page shows `{id, events, include_call_events, updated_at}` in `data`; this answer
+         *     is the whole webhook, a superset.
+         */
+        put: operations["updateCampaignWebhook"];
+        post?: never;
+        /**
+         * Delete a campaign webhook
+         * @description Deletes the webhook: it receives nothing more and its queued deliveries are cancelled. Its past
+         *     delivery logs are kept for the retention period (30 days) but, as the webhook itself, answer 404.
+         */
+        delete: operations["deleteCampaignWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/toggle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Enable or disable a campaign webhook
+         * @description Flips `enabled`; takes no body. Disabling cancels the webhook's queued deliveries.
+         */
+        patch: operations["toggleCampaignWebhook"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test delivery
+         * @description Fires one synthetic event matching the webhook's subscribed events: the first event of its `events`,
+         *     with the example body of that event under **Campaign webhook events**, the campaign's and the
+         *     delivery's ids filled in. It is sent now, signed, with the webhook's delivery options and bounded by
+         *     its `timeout`, logged under that event name and never retried. A disabled webhook can be tested too.
+         *
+         *     As for agent webhooks, the call succeeds (`200`) whether or not the receiver did: `success` says
+         *     which, and `data` carries the receiver's status and time whenever it answered. Takes no body.
+         */
+        post: operations["testCampaignWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a campaign webhook's delivery logs
+         * @description The same listing as an agent webhook's logs: its delivery attempts, newest first, paginated with `page`
+         *     and `per_page`, kept 30 days.
+         */
+        get: operations["listCampaignWebhookLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+                /**
+                 * @description UUID of the log row (one delivery attempt).
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                log_id: components["parameters"]["LogId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery by hand
+         * @description As for agent webhooks: queues a new attempt of the delivery behind this log row, with the webhook's
+         *     current configuration, as a new row with `attempt` one higher. Talkover's page answers `log_id` and
+         *     `original_log_id`; `queued_at` is added. Not retriable (422 `LOG_NOT_RETRIABLE`): a success, a test
+         *     delivery, a log past retention, a disabled webhook.
+         */
+        post: operations["retryCampaignWebhookLog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/agents/{agent_id}/events": {
         parameters: {
             query?: never;
@@ -266,6 +486,38 @@ export interface paths {
          *     event again after that many seconds with the same `idempotency_key`, and it is recorded once.
          */
         post: operations["ingestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/campaigns/{campaign_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand a campaign event to the delivery engine
+         * @description Used by Talkover's campaign platform; the campaign counterpart of **Hand an event to the delivery
+         *     engine** (`ingestEvent`), with the same guarantees, body and answer. The event and one delivery for each
+         *     enabled webhook of the campaign subscribed to it are stored in one transaction before the `202`.
+         *     Idempotency keys are per campaign.
+         *
+         *     Per-call events of a campaign's calls are not sent here: hand them to the agent's intake with the
+         *     call's `campaign_id`, and they reach the campaign's webhooks that have `include_call_events`.
+         */
+        post: operations["ingestCampaignEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1184,6 +1436,194 @@ export interface components {
                 queued_at: string;
             };
         };
+        /**
+         * @description A campaign webhook as the API returns it: an agent webhook's fields with `campaign_id` in place of
+         *     `agent_id`, campaign `events`, and `include_call_events`. The `webhook_secret` and
+         *     `authorization_credentials` are write-only and never returned.
+         */
+        CampaignWebhook: {
+            /**
+             * Format: uuid
+             * @description Unique identifier of the webhook.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description UUID of the campaign this webhook belongs to.
+             */
+            campaign_id: string;
+            /** @description Name of the webhook. */
+            name: string;
+            /**
+             * Format: uri
+             * @description URL the deliveries are sent to.
+             */
+            webhook_url: string;
+            /** @description The campaign events this webhook is subscribed to. */
+            events: components["schemas"]["CampaignEventType"][];
+            /** @description Whether the per-call events of the campaign's calls are delivered too. */
+            include_call_events: boolean;
+            /** @description Time limit of one delivery attempt, in seconds. */
+            timeout: number;
+            /** @description Automatic retries after a failed attempt. */
+            max_retries: number;
+            /** @description Whether the webhook receives deliveries. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the webhook was created (ISO 8601, UTC, microseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the webhook was last changed.
+             */
+            updated_at: string;
+            /** @description Number of events the webhook is subscribed to. */
+            events_count: number;
+            status: components["schemas"]["WebhookStatus"];
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            /** @description The custom headers, values masked as for agent webhooks. */
+            custom_headers?: components["schemas"]["CustomHeader"][];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
+        };
+        /** @description The campaign events to subscribe to; at least one, each from the campaign catalogue, no repeats. */
+        CampaignWebhookEvents: components["schemas"]["CampaignEventType"][];
+        /**
+         * @description When `true`, also delivers per-call events for calls in this campaign (in addition to campaign-level
+         *     events): every event of the agent catalogue handed over with this campaign's id, whatever `events`
+         *     says, in the agent envelope with `campaign_id`. To receive only some per-call events, subscribe an
+         *     agent webhook instead.
+         */
+        IncludeCallEvents: boolean;
+        /** @description A new campaign webhook. Fields not listed here are rejected. */
+        CampaignWebhookCreate: {
+            name: components["schemas"]["WebhookName"];
+            webhook_url: components["schemas"]["WebhookUrl"];
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+            events: components["schemas"]["CampaignWebhookEvents"];
+            /** @default false */
+            include_call_events?: components["schemas"]["IncludeCallEvents"];
+            /**
+             * @description Time limit of one delivery attempt in seconds, 5 to 120.
+             * @default 30
+             */
+            timeout?: number;
+            /**
+             * @description Automatic retries after a failed attempt, 0 to 10.
+             * @default 3
+             */
+            max_retries?: number;
+            /**
+             * @description Whether the webhook receives deliveries.
+             * @default true
+             */
+            enabled?: boolean;
+            /** @default POST */
+            http_method?: components["schemas"]["HttpMethod"];
+            /** @default none */
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
+        };
+        /** @description A partial update; only the fields sent change. Same rules as on create, no defaults. */
+        CampaignWebhookUpdate: {
+            name?: components["schemas"]["WebhookName"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+            events?: components["schemas"]["CampaignWebhookEvents"];
+            include_call_events?: components["schemas"]["IncludeCallEvents"];
+            /** @description Time limit of one delivery attempt in seconds, 5 to 120. */
+            timeout?: number;
+            /** @description Automatic retries after a failed attempt, 0 to 10. */
+            max_retries?: number;
+            /** @description Whether the webhook receives deliveries. */
+            enabled?: boolean;
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["PayloadTemplates"];
+        };
+        CampaignWebhookListResponse: {
+            /** @constant */
+            success: true;
+            data: {
+                webhooks: components["schemas"]["CampaignWebhook"][];
+                /** @description The campaign events catalogue, names only, in the order of `CampaignEventType`. */
+                available_events: components["schemas"]["CampaignEventType"][];
+            };
+        };
+        CampaignWebhookResponse: {
+            /** @constant */
+            success: true;
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookCreatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook created successfully";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookUpdatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook updated successfully";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookToggledResponse: {
+            /** @constant */
+            success: true;
+            /** @enum {string} */
+            message: "Webhook enabled" | "Webhook disabled";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        /** @description What the receiver did with the test delivery. `data` is present whenever the receiver answered. */
+        CampaignWebhookTestResponse: {
+            /** @description True when the receiver answered 2xx within the timeout. */
+            success: boolean;
+            /** @description `Test payload dispatched`, or `Webhook test failed: <reason>`. */
+            message: string;
+            data?: {
+                /** @description The receiver's HTTP status code. */
+                status_code: number;
+                /** @description Time to the receiver's full answer, in milliseconds. */
+                response_time: number;
+            };
+        };
+        CampaignRetryQueuedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook retry queued";
+            data: {
+                /** @description The new log row, `pending` until the attempt is made. */
+                log_id: string;
+                /** @description The log row that was retried. */
+                original_log_id: string;
+                /** Format: date-time */
+                queued_at: string;
+            };
+        };
+        /** @description An event of a campaign from Talkover's campaign platform. */
+        CampaignEventIntake: {
+            event: components["schemas"]["CampaignEventType"];
+            /** @description The event's data, delivered as the body's `data` (see **Campaign webhook events**). */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened; defaults to the time of this call.
+             */
+            occurred_at?: string;
+            /** @description A key unique per event of this campaign; a repeated key queues nothing new. */
+            idempotency_key?: string;
+        };
         /** @description An event from Talkover's call platform. */
         EventIntake: {
             event: components["schemas"]["WebhookEventType"];
@@ -1198,6 +1638,13 @@ export interface components {
             occurred_at?: string;
             /** @description A key unique per event of this agent; a repeated key queues nothing new. */
             idempotency_key?: string;
+            /**
+             * Format: uuid
+             * @description The campaign the call belongs to, when it does: the event then also goes, once each, to the campaign's
+             *     enabled webhooks with `include_call_events`, and every body of it carries `campaign_id`. A campaign
+             *     that is not of the agent's environment is a 422.
+             */
+            campaign_id?: string;
         };
         EventAcceptedResponse: {
             /** @constant */
@@ -1595,6 +2042,24 @@ export interface components {
                 "application/json": components["schemas"]["ErrorMessage"];
             };
         };
+        /** @description The campaign does not exist in this environment. */
+        CampaignNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
+        /** @description The campaign, or the webhook, does not exist in this environment. */
+        CampaignWebhookNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
         /** @description An unknown query parameter was sent. */
         ValidationFailed: {
             headers: {
@@ -1686,6 +2151,11 @@ export interface components {
          * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
          */
         AgentId: string;
+        /**
+         * @description UUID of the campaign.
+         * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+         */
+        CampaignId: string;
         /**
          * @description UUID of the webhook.
          * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
@@ -2148,6 +2618,388 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listCampaignWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign's webhooks and the campaign events catalogue. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookListResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignWebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description The webhook was created. */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookCreatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The body is invalid; every failing field is listed with its messages. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    showCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignWebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook as updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookUpdatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A field sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    toggleCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook after the flip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookToggledResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test was attempted; `success` says whether the receiver accepted it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookTestResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listCampaignWebhookLogs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Items per page, 1 to 100.
+                 * @example 50
+                 */
+                per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Page number, from 1. A page past the last is empty.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the webhook's attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookLogPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryCampaignWebhookLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+                /**
+                 * @description UUID of the log row (one delivery attempt).
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                log_id: components["parameters"]["LogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new attempt is queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRetryQueuedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The campaign, webhook or log does not exist in this environment. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The log cannot be retried. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotRetriableError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ingestEvent: {
         parameters: {
             query?: never;
@@ -2187,6 +3039,79 @@ export interface operations {
                 };
             };
             404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The event is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /**
+             * @description Event intake is off on this server (no service token configured), or the server cannot reach its
+             *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    ingestCampaignEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignEventIntake"];
+            };
+        };
+        responses: {
+            /** @description The event is stored and its deliveries queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAcceptedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            /** @description The service token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
+            /** @description The campaign does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description The event is invalid. */
