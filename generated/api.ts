@@ -1234,6 +1234,27 @@ export interface components {
             event_client_connected?: components["schemas"]["PayloadTemplate"];
             event_client_disconnected?: components["schemas"]["PayloadTemplate"];
         };
+        /**
+         * @description A campaign webhook's payload templates: as for agent webhooks (`PayloadTemplates`), keyed by the
+         *     campaign events the webhook is subscribed to, with the variables of each event's body under **Campaign
+         *     webhook events** plus `campaign.id` and `campaign.name` (`agent.*` is the campaign's agent, empty when
+         *     it has none). Per-call events delivered because of `include_call_events` always use the default body.
+         */
+        CampaignPayloadTemplates: {
+            "campaign.created"?: components["schemas"]["PayloadTemplate"];
+            "campaign.started"?: components["schemas"]["PayloadTemplate"];
+            "campaign.paused"?: components["schemas"]["PayloadTemplate"];
+            "campaign.completed"?: components["schemas"]["PayloadTemplate"];
+            "campaign.updated"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.queued"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.started"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.completed"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.retry_scheduled"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.failed"?: components["schemas"]["PayloadTemplate"];
+            event_recording?: components["schemas"]["PayloadTemplate"];
+            event_call_transcript?: components["schemas"]["PayloadTemplate"];
+            event_call_report?: components["schemas"]["PayloadTemplate"];
+        };
         /** @description A template body for one event; any JSON value (an object, array, string, number, boolean or null). */
         PayloadTemplate: unknown;
         /**
@@ -1486,7 +1507,7 @@ export interface components {
             authorization_scheme?: components["schemas"]["AuthorizationScheme"];
             /** @description The custom headers, values masked as for agent webhooks. */
             custom_headers?: components["schemas"]["CustomHeader"][];
-            payload_templates?: components["schemas"]["PayloadTemplates"];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
         };
         /** @description The campaign events to subscribe to; at least one, each from the campaign catalogue, no repeats. */
         CampaignWebhookEvents: components["schemas"]["CampaignEventType"][];
@@ -1503,8 +1524,12 @@ export interface components {
             webhook_url: components["schemas"]["WebhookUrl"];
             webhook_secret?: components["schemas"]["WebhookSecret"];
             events: components["schemas"]["CampaignWebhookEvents"];
-            /** @default false */
-            include_call_events?: components["schemas"]["IncludeCallEvents"];
+            /**
+             * @description When `true`, also delivers per-call events for calls in this campaign (in addition to campaign-level
+             *     events); see `IncludeCallEvents`.
+             * @default false
+             */
+            include_call_events?: boolean;
             /**
              * @description Time limit of one delivery attempt in seconds, 5 to 120.
              * @default 30
@@ -1526,7 +1551,7 @@ export interface components {
             authorization_scheme?: components["schemas"]["AuthorizationScheme"];
             authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
             custom_headers?: components["schemas"]["CustomHeaders"];
-            payload_templates?: components["schemas"]["PayloadTemplates"];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
         };
         /** @description A partial update; only the fields sent change. Same rules as on create, no defaults. */
         CampaignWebhookUpdate: {
@@ -1545,7 +1570,7 @@ export interface components {
             authorization_scheme?: components["schemas"]["AuthorizationScheme"];
             authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
             custom_headers?: components["schemas"]["CustomHeaders"];
-            payload_templates?: components["schemas"]["PayloadTemplates"];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
         };
         CampaignWebhookListResponse: {
             /** @constant */
