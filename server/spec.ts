@@ -83,3 +83,15 @@ export function deliveryExample(event: WebhookEvent, spec: ApiSpec = loadSpec())
   if (example === undefined) throw new Error(`openapi.yaml: no delivery example for ${event}`);
   return example;
 }
+
+export type CampaignEvent = components["schemas"]["CampaignEventType"];
+
+/**
+ * The example body of a campaign event's delivery to a campaign webhook (openapi.yaml's `webhooks:` entry
+ * `campaign/<event>`, in the campaign envelope): fixtures read it from here.
+ */
+export function campaignDeliveryExample(event: CampaignEvent, spec: ApiSpec = loadSpec()): Record<string, any> {
+  const example = spec.document.webhooks?.[`campaign/${event}`]?.post?.requestBody?.content?.["application/json"]?.example;
+  if (example === undefined) throw new Error(`openapi.yaml: no campaign delivery example for ${event}`);
+  return example;
+}
