@@ -50,7 +50,9 @@ export type NotRetriableError = Schemas["NotRetriableError"];
 
 /**
  * Every body Talkover POSTs to a receiver: the union of the `webhooks:` section of openapi.yaml
- * (the 22 `*Event` schemas and `WebhookTestEvent`). Narrow it with `switch (delivery.event)`.
+ * (the 22 agent `*Event` schemas, the 13 campaign ones and `WebhookTestEvent`). Narrow it with
+ * `switch (delivery.event)`; `event_recording` is both an agent and a campaign event, so
+ * `DeliveryOf<"event_recording">` is either body.
  */
 export type WebhookDelivery = {
   [Name in keyof webhooks]: webhooks[Name]["post"]["requestBody"]["content"]["application/json"];

@@ -1052,6 +1052,301 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "campaign/campaign.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign was created
+         * @description A campaign was created, as a `draft`: it places no call until it is started. Its phone numbers are all queued.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.created`.
+         */
+        post: operations["campaignCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign started placing calls
+         * @description The campaign started placing calls: on its first start, and again each time a paused campaign resumes (`resumed:
+         *     true`).
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.started`.
+         */
+        post: operations["campaignStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.paused": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign was paused
+         * @description The campaign stopped placing calls, by hand (`paused_by: user`) or by the platform (`paused_by: system`, with a
+         *     `reason`). Calls already in progress go on to their end.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.paused`.
+         */
+        post: operations["campaignPaused"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign finished placing calls
+         * @description Every phone number of the campaign is completed or failed: it places no more calls. Carries the final counts.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.completed`.
+         */
+        post: operations["campaignCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign settings were changed
+         * @description Settings of the campaign changed: `changed_fields` names them, and `data` is the campaign after the change. A
+         *     change of status alone sends `campaign.started`, `campaign.paused` or `campaign.completed` instead.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.updated`.
+         */
+        post: operations["campaignUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.queued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign was queued
+         * @description A phone number of the campaign entered the call queue (when the campaign starts, or when a number is added to a
+         *     running campaign). Sent once per number: later attempts are announced by `campaign_call.retry_scheduled`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.queued`.
+         */
+        post: operations["campaignCallQueued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign started dialling
+         * @description An attempt at a phone number of the campaign started dialling. Each attempt has its own `call_id`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.started`.
+         */
+        post: operations["campaignCallStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign ended
+         * @description A call of the campaign was answered (by a person, or by a voicemail the agent left a message on) and has ended.
+         *     No further attempt is made at its phone number.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.completed`.
+         */
+        post: operations["campaignCallCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.retry_scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A failed call of the campaign will be tried again
+         * @description An attempt failed (`failure_reason`) and the phone number has attempts left: the next one is scheduled for
+         *     `next_attempt_at`, as a new call with a new `call_id`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.retry_scheduled`.
+         */
+        post: operations["campaignCallRetryScheduled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign failed with no attempt left
+         * @description The last attempt at a phone number of the campaign failed (`failure_reason`), or the number cannot be called at
+         *     all (`invalid_number`): the campaign makes no further attempt at it.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.failed`.
+         */
+        post: operations["campaignCallFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recording of a campaign call is available
+         * @description The recording of a call of the campaign is available. The data is that of the agent event `event_recording`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_recording`.
+         */
+        post: operations["campaignEventRecording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_call_transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transcript of a campaign call is available
+         * @description The transcript of a call of the campaign is available, once the call has ended: every turn of the conversation,
+         *     in order, with its speaker and its times.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_call_transcript`.
+         */
+        post: operations["campaignEventCallTranscript"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_call_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post-call report of a campaign call is available
+         * @description The post-call report of a call of the campaign is available, once the call has ended: the agent's summary of the
+         *     conversation, its outcome, the callee's sentiment and the structured fields configured for the campaign.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_call_report`.
+         */
+        post: operations["campaignEventCallReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -1789,6 +2084,270 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description The campaign a `campaign.*` event is about, as it stands when the event happens. The four counts always
+         *     add up to `calls_total`: every phone number of the campaign is queued, in progress, completed or failed.
+         */
+        CampaignData: {
+            /** @description The campaign's name. */
+            name: string;
+            /**
+             * @description `draft` until it is started, `running` while it places calls, `paused` when stopped by hand or by the
+             *     platform, `completed` once every phone number is completed or failed.
+             * @enum {string}
+             */
+            status: "draft" | "running" | "paused" | "completed";
+            /** @description Phone numbers in the campaign: one campaign call each, whatever its number of attempts. */
+            calls_total: number;
+            /** @description Calls waiting for an attempt (never dialled yet, or with a retry scheduled). */
+            calls_queued: number;
+            /** @description Calls being dialled or talking now. */
+            calls_in_progress: number;
+            /** @description Calls that ended after being answered (`campaign_call.completed`). */
+            calls_completed: number;
+            /** @description Calls that failed with no attempt left (`campaign_call.failed`). */
+            calls_failed: number;
+        };
+        CampaignCreatedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            created_at: string;
+        };
+        CampaignStartedData: components["schemas"]["CampaignData"] & {
+            /**
+             * Format: date-time
+             * @description When the campaign started placing calls this time.
+             */
+            started_at: string;
+            /** @description `false` on the first start, `true` when a paused campaign resumes. */
+            resumed: boolean;
+        };
+        CampaignPausedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            paused_at: string;
+            /**
+             * @description `user` when paused from the dashboard or the API, `system` when the platform paused it (see `reason`).
+             * @enum {string}
+             */
+            paused_by: "user" | "system";
+            /** @description Why the platform paused the campaign (only with `paused_by` `system`). */
+            reason?: string;
+        };
+        CampaignCompletedData: components["schemas"]["CampaignData"] & {
+            /**
+             * Format: date-time
+             * @description When the campaign first started.
+             */
+            started_at: string;
+            /** Format: date-time */
+            completed_at: string;
+        };
+        CampaignUpdatedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The campaign settings that changed (`name`, `max_attempts`, `calling_hours`, …); `data` holds the campaign after the change. */
+            changed_fields: string[];
+        };
+        /**
+         * @description The campaign call a `campaign_call.*` event is about: one attempt at one phone number of the campaign.
+         *     Each attempt is a call of its own, with its own `call_id`: the per-call events of that attempt
+         *     (`event_phone_call_started`, `event_recording`, …) carry the same `call_id`.
+         */
+        CampaignCallData: {
+            /** @description Id of the call of this attempt. */
+            call_id: string;
+            /** @description Which attempt at this phone number this is, from 1. */
+            attempt: number;
+            /** @description How many attempts the campaign makes at a phone number before it fails. */
+            max_attempts: number;
+            /** @description Called number, E.164. */
+            to_number: string;
+            /** @description Calling number, E.164. */
+            from_number?: string;
+            /**
+             * @description The campaign call's status after the event.
+             * @enum {string}
+             */
+            status: "queued" | "dialing" | "completed" | "retry_scheduled" | "failed";
+            /** @description The variables given with this phone number when it was added to the campaign. */
+            context?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description Why an attempt failed: `busy`; `no_answer` (it rang until the campaign's ring timeout);
+         *     `voicemail` (a voicemail answered and the campaign leaves no messages); `rejected` (declined or
+         *     blocked by the callee or the carrier); `invalid_number` (not a reachable number); `error` (the
+         *     platform or the carrier failed).
+         * @enum {string}
+         */
+        CampaignCallFailureReason: "busy" | "no_answer" | "voicemail" | "rejected" | "invalid_number" | "error";
+        CampaignCallQueuedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "queued";
+            /** Format: date-time */
+            queued_at: string;
+            /**
+             * Format: date-time
+             * @description The earliest time it will be dialled (the campaign's calling hours); absent when it is due at once.
+             */
+            scheduled_at?: string;
+        };
+        CampaignCallStartedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "dialing";
+            /** Format: date-time */
+            started_at: string;
+        };
+        CampaignCallCompletedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "completed";
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            ended_at: string;
+            /** @description Duration of the call in seconds, from answer to hang-up. */
+            duration: number;
+            /**
+             * @description `voicemail` when the agent left a message.
+             * @enum {string}
+             */
+            answered_by?: "human" | "voicemail";
+            /** @enum {string} */
+            ended_by?: "agent" | "user" | "system";
+        };
+        CampaignCallRetryScheduledData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "retry_scheduled";
+            failure_reason: components["schemas"]["CampaignCallFailureReason"];
+            /**
+             * Format: date-time
+             * @description When attempt `attempt` + 1 will be dialled, at the earliest.
+             */
+            next_attempt_at: string;
+        };
+        CampaignCallFailedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "failed";
+            failure_reason: components["schemas"]["CampaignCallFailureReason"];
+            /** @description Details of the failure, when the platform or the carrier gave some. */
+            failure_message?: string;
+            /** Format: date-time */
+            failed_at: string;
+        };
+        CallTranscriptData: components["schemas"]["CallData"] & {
+            /**
+             * Format: date-time
+             * @description When the call was answered; the turns' `start` and `end` count from here.
+             */
+            started_at?: string;
+            /** @description Language of the conversation (BCP 47). */
+            language?: string;
+            /** @description What was said, in order, one item per turn. */
+            turns: {
+                /** @enum {string} */
+                role: "agent" | "user";
+                text: string;
+                /** @description Seconds from `started_at` to the start of the turn. */
+                start: number;
+                /** @description Seconds from `started_at` to the end of the turn. */
+                end: number;
+            }[];
+        };
+        CallReportData: components["schemas"]["CallData"] & {
+            /** @description A short summary of the conversation, written by the agent's post-call analysis. */
+            summary: string;
+            /** @description The outcome the analysis chose, one of those configured for the campaign (`appointment_booked`, `not_interested`, …). */
+            outcome: string;
+            /**
+             * @description The callee's overall sentiment.
+             * @enum {string}
+             */
+            sentiment?: "positive" | "neutral" | "negative";
+            /** @description Duration of the call in seconds. */
+            duration?: number;
+            /** @description The structured fields the analysis extracted, as configured for the campaign (names and values are yours). */
+            fields?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description Body of a `campaign.created` delivery to a campaign webhook: campaign was created. */
+        CampaignCreatedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.created";
+            data: components["schemas"]["CampaignCreatedData"];
+        };
+        /** @description Body of a `campaign.started` delivery to a campaign webhook: campaign started placing calls. */
+        CampaignStartedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.started";
+            data: components["schemas"]["CampaignStartedData"];
+        };
+        /** @description Body of a `campaign.paused` delivery to a campaign webhook: campaign was paused. */
+        CampaignPausedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.paused";
+            data: components["schemas"]["CampaignPausedData"];
+        };
+        /** @description Body of a `campaign.completed` delivery to a campaign webhook: campaign finished placing calls. */
+        CampaignCompletedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.completed";
+            data: components["schemas"]["CampaignCompletedData"];
+        };
+        /** @description Body of a `campaign.updated` delivery to a campaign webhook: campaign settings were changed. */
+        CampaignUpdatedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.updated";
+            data: components["schemas"]["CampaignUpdatedData"];
+        };
+        /** @description Body of a `campaign_call.queued` delivery to a campaign webhook: a call of the campaign was queued. */
+        CampaignCallQueuedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.queued";
+            data: components["schemas"]["CampaignCallQueuedData"];
+        };
+        /** @description Body of a `campaign_call.started` delivery to a campaign webhook: a call of the campaign started dialling. */
+        CampaignCallStartedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.started";
+            data: components["schemas"]["CampaignCallStartedData"];
+        };
+        /** @description Body of a `campaign_call.completed` delivery to a campaign webhook: a call of the campaign ended. */
+        CampaignCallCompletedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.completed";
+            data: components["schemas"]["CampaignCallCompletedData"];
+        };
+        /** @description Body of a `campaign_call.retry_scheduled` delivery to a campaign webhook: a failed call of the campaign will be tried again. */
+        CampaignCallRetryScheduledEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.retry_scheduled";
+            data: components["schemas"]["CampaignCallRetryScheduledData"];
+        };
+        /** @description Body of a `campaign_call.failed` delivery to a campaign webhook: a call of the campaign failed with no attempt left. */
+        CampaignCallFailedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.failed";
+            data: components["schemas"]["CampaignCallFailedData"];
+        };
+        /** @description Body of a `event_recording` delivery to a campaign webhook: recording of a campaign call is available. */
+        CampaignEventRecordingEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_recording";
+            data: components["schemas"]["RecordingData"];
+        };
+        /** @description Body of a `event_call_transcript` delivery to a campaign webhook: transcript of a campaign call is available. */
+        CampaignEventCallTranscriptEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_call_transcript";
+            data: components["schemas"]["CallTranscriptData"];
+        };
+        /** @description Body of a `event_call_report` delivery to a campaign webhook: post-call report of a campaign call is available. */
+        CampaignEventCallReportEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_call_report";
+            data: components["schemas"]["CallReportData"];
         };
         /** @description The call an event belongs to. */
         CallData: {
@@ -4402,6 +4961,802 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["ClientDisconnectedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.created",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-03T14:02:11.482913Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "draft",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 250,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 0,
+                 *         "calls_failed": 0,
+                 *         "created_at": "2025-09-03T14:02:11.482913Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCreatedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.started",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:00:00.104233Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "running",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 250,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 0,
+                 *         "calls_failed": 0,
+                 *         "started_at": "2025-09-04T12:00:00.104233Z",
+                 *         "resumed": false
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignStartedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignPaused: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.paused",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T13:30:07.551802Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "paused",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 128,
+                 *         "calls_in_progress": 3,
+                 *         "calls_completed": 104,
+                 *         "calls_failed": 15,
+                 *         "paused_at": "2025-09-04T13:30:07.551802Z",
+                 *         "paused_by": "user"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignPausedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.completed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-05T16:12:45.730118Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "completed",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 0,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 221,
+                 *         "calls_failed": 29,
+                 *         "started_at": "2025-09-04T12:00:00.104233Z",
+                 *         "completed_at": "2025-09-05T16:12:45.730118Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCompletedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.updated",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T13:41:52.019374Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "paused",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 128,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 107,
+                 *         "calls_failed": 15,
+                 *         "updated_at": "2025-09-04T13:41:52.019374Z",
+                 *         "changed_fields": [
+                 *           "max_attempts",
+                 *           "calling_hours"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignUpdatedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallQueued: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.queued",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:00:00.318530Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "queued",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "queued_at": "2025-09-04T12:00:00.318530Z",
+                 *         "scheduled_at": "2025-09-04T12:15:00.000000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallQueuedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.started",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:15:02.640117Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "dialing",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:02.640117Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallStartedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.completed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:41.209455Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "completed",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:07.112084Z",
+                 *         "ended_at": "2025-09-04T12:16:41.209455Z",
+                 *         "duration": 94,
+                 *         "answered_by": "human",
+                 *         "ended_by": "agent"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallCompletedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallRetryScheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.retry_scheduled",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:15:34.870296Z",
+                 *       "data": {
+                 *         "call_id": "5e8a1c3f-7b2d-4f69-a0c4-8d6e2b9f1a73",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "retry_scheduled",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "failure_reason": "no_answer",
+                 *         "next_attempt_at": "2025-09-04T14:15:34.870296Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallRetryScheduledEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.failed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T18:15:29.401663Z",
+                 *       "data": {
+                 *         "call_id": "b2e4c6d8-1f3a-4c5e-9b7d-0a2c4e6f8a1b",
+                 *         "attempt": 3,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "failed",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "failure_reason": "busy",
+                 *         "failed_at": "2025-09-04T18:15:29.401663Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallFailedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventRecording: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_recording",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:49.553201Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "recording_url": "https://recordings.talkover.ai/9fcb0a51.mp3",
+                 *         "duration": 94,
+                 *         "format": "mp3"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventRecordingEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventCallTranscript: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_call_transcript",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:52.087349Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:07.112084Z",
+                 *         "language": "en-US",
+                 *         "turns": [
+                 *           {
+                 *             "role": "agent",
+                 *             "text": "Hi, this is Ana from Talkover. Is this a good time to talk about your plan renewal?",
+                 *             "start": 0.42,
+                 *             "end": 5.18
+                 *           },
+                 *           {
+                 *             "role": "user",
+                 *             "text": "Sure, go ahead.",
+                 *             "start": 5.9,
+                 *             "end": 6.74
+                 *           },
+                 *           {
+                 *             "role": "agent",
+                 *             "text": "Your Pro plan renews on September 30. Would you like to keep it?",
+                 *             "start": 7.1,
+                 *             "end": 11.36
+                 *           },
+                 *           {
+                 *             "role": "user",
+                 *             "text": "Yes, please keep it.",
+                 *             "start": 12.02,
+                 *             "end": 13.15
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventCallTranscriptEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventCallReport: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_call_report",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:17:03.664810Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "summary": "The customer confirmed the renewal of the Pro plan and asked for the invoice by email.",
+                 *         "outcome": "renewal_confirmed",
+                 *         "sentiment": "positive",
+                 *         "duration": 94,
+                 *         "fields": {
+                 *           "renewal_confirmed": true,
+                 *           "invoice_by_email": true
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventCallReportEvent"];
             };
         };
         responses: {

@@ -96,9 +96,12 @@ export function webhookEntryKey(kind: "agent" | "campaign", event: string): stri
   return kind === "agent" ? event : `campaign/${event}`;
 }
 
-/** STAND-IN until h-events: the example body of a campaign event's delivery. */
+/**
+ * The example body of a campaign event's delivery to a campaign webhook (openapi.yaml's `webhooks:` entry
+ * `campaign/<event>`, in the campaign envelope): fixtures and the campaign test call read it from here.
+ */
 export function campaignDeliveryExample(event: CampaignEventName, spec: ApiSpec = loadSpec()): Record<string, any> {
   const example = spec.document.webhooks?.[webhookEntryKey("campaign", event)]?.post?.requestBody?.content?.["application/json"]?.example;
-  if (example === undefined) throw new Error(`openapi.yaml: no delivery example for campaign event ${event}`);
+  if (example === undefined) throw new Error(`openapi.yaml: no campaign delivery example for ${event}`);
   return example;
 }

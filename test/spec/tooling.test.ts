@@ -44,6 +44,11 @@ describe("openapi.yaml tooling", () => {
       expect(operations).toHaveLength(12); // nine public, the internal intake, two probes
       for (const id of operations) expect(html).toContain(id);
       for (const event of [...spec.events, "webhook.test"]) expect(html).toContain(event);
+      for (const [key, item] of Object.entries<any>(spec.document.webhooks)) {
+        if (!key.startsWith("campaign/")) continue;
+        expect(html).toContain(key);
+        expect(html).toContain(item.post.operationId);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
