@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { AgentWebhookCache } from "./delivery/agent-cache.js";
 import { createDeliveryEngine } from "./delivery/engine.js";
+import type { IngestResult } from "./delivery/service.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
 import { loadSpec, type ApiSpec } from "./spec.js";
@@ -131,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
         const environmentId = required(flags, "environment");
         const name = required(flags, "name");
         if (!(await getEnvironment(database, environmentId))) throw new UsageError(`no environment ${environmentId}`);
-        const agentId = flags.agent;
+        const agentId = flags.agent === undefined ? undefined : required(flags, "agent");
         if (agentId !== undefined && !(await findAgentInEnvironment(database, environmentId, agentId))) {
           throw new UsageError(`no agent ${agentId} in environment ${environmentId}`);
         }
@@ -198,7 +199,7 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
   const logger = createLogger("silent");
   const engine = createDeliveryEngine({ database, cache: new AgentWebhookCache(database), config: { ...config, worker: false }, logger });
   const input = { event, data: data as Record<string, unknown>, occurredAt, idempotencyKey: flags["idempotency-key"] };
-  let result: Awaited<ReturnType<typeof engine.ingestEvent>>;
+  let result: IngestResult;
   try {
     result =
       agentId === undefined
