@@ -175,7 +175,7 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
   const event = required(flags, "event");
   // The intake's own catalogue: an agent event (a call's), or with --campaign alone a campaign event.
   const spec = loadSpec();
-  const [catalogue, kind] = agentId === undefined ? [campaignEvents(spec), "campaign event"] : [spec.events, "event"];
+  const [catalogue, kind] = agentId === undefined ? [spec.campaignEvents, "campaign event"] : [spec.events, "event"];
   if (!catalogue.includes(event as never)) throw new UsageError(`unknown ${kind} "${event}"; one of: ${catalogue.join(", ")}`);
   let data: unknown;
   try {
@@ -203,7 +203,7 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
   try {
     result =
       agentId === undefined
-        ? await engine.ingestCampaignEvent({ campaignId: campaignId!, ...input })
+        ? await engine.ingestCampaignEvent({ campaign: campaign!, ...input })
         : await engine.ingestEvent({ agentId, campaignId, ...input });
   } finally {
     await engine.stop();
@@ -214,11 +214,6 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
     `event ${result.eventId}: ${result.deliveriesQueued} ${result.deliveriesQueued === 1 ? "delivery" : "deliveries"} queued${result.replayed ? " (idempotency key seen before: nothing new)" : ""}`,
   );
   return 0;
-}
-
-/** The campaign catalogue, as openapi.yaml lists it (`CampaignEventType`): what `emit --campaign` accepts. */
-function campaignEvents(spec: ApiSpec): readonly string[] {
-  return (spec.schema("CampaignEventType") as { enum: string[] }).enum;
 }
 
 /** A campaign as `campaign create` and `campaign list` print it; `agent_id` is null for a campaign without one. */

@@ -1131,7 +1131,7 @@ function campaignOutOfRange(): CampaignWebhookUpdate {
 
 /** The campaign catalogue, names in openapi.yaml's order: what `available_events` must be. */
 function campaignCatalogue(): CampaignEventName[] {
-  return [...(loadSpec().schema("CampaignEventType") as { enum: CampaignEventName[] }).enum];
+  return [...loadSpec().campaignEvents];
 }
 
 const UNAVAILABLE = { success: false, message: "The service is temporarily unavailable. Please try again shortly." };
