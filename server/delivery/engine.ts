@@ -7,15 +7,16 @@ import type { Database } from "../storage/db.js";
 import { REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
 import { getDeliveryStatus, queueManualRetry } from "../storage/queue/manual-retry.js";
 import { findLog, insertTestLog } from "../storage/logs.js";
+import { agentOwner } from "../storage/owner.js";
 import type { Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";
-import type { AgentWebhookCache } from "./agent-cache.js";
 import { IntakeBatcher } from "./intake-batcher.js";
 import { eventBody, TEST_EVENT, testBody } from "./payload.js";
 import { retentionCutoff, startRetention } from "./retention.js";
 import { createSender, type Sender } from "./send.js";
 import type { DeliveryService, EventInput, IngestResult, RetryResult, TestResult } from "./service.js";
 import { deliveryHeaders } from "./sign.js";
+import type { WebhookCache } from "./webhook-cache.js";
 import { DeliveryWorker, type WorkerOptions } from "./worker.js";
 import { withDeliveryOptions } from "./options.js";
 import { MAX_TEMPLATE_BYTES, renderBody, templateContext } from "./templates.js";
@@ -23,7 +24,7 @@ import { getAgent } from "../storage/agents.js";
 
 export interface EngineOptions {
   database: Database;
-  cache: AgentWebhookCache;
+  cache: WebhookCache;
   config: Pick<Config, "allowPrivateTargets" | "logRetentionDays" | "worker" | "workerConcurrency" | "workerLeaseMs" | "workerPollIntervalMs">;
   logger: Logger;
   /** Tests pass their own (e.g. a short lease); otherwise built from config. */
@@ -74,13 +75,14 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
 
     async ingestEvent(input: EventInput): Promise<IngestResult> {
       const occurredAt = input.occurredAt ?? now();
-      const webhooks = await cache.webhooksFor(input.agentId, input.event);
+      const source = agentOwner(input.agentId);
+      const webhooks = await cache.webhooksFor(source, input.event);
       // A webhook's template for this event replaces the default body; it is rendered once, here, and the
       // rendered body is what every attempt signs and sends (and the log shows).
       const templated = new Map(webhooks.filter((w) => Object.hasOwn(w.payloadTemplates, input.event)).map((w) => [w.id, w]));
       const agent = templated.size > 0 ? await getAgent(database, input.agentId) : undefined;
       const recorded = await intake.record({
-        agentId: input.agentId,
+        source,
         event: input.event,
         data: input.data,
         occurredAt,

@@ -11,7 +11,8 @@ type ApiLog = components["schemas"]["WebhookLog"];
 export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWebhook {
   return {
     id: webhook.id,
-    agent_id: webhook.agentId,
+    // The agents' API presents only agents' webhooks (loadWebhook finds them by agent).
+    agent_id: webhook.owner.id,
     name: webhook.name,
     webhook_url: webhook.webhookUrl,
     events: webhook.events as ApiWebhook["events"],

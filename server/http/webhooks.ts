@@ -1,5 +1,6 @@
 // Handlers of the Webhooks tag: list, create, show, update, delete, toggle, test.
 import type { components } from "talkover-webhooks/types";
+import { agentOwner } from "../storage/owner.js";
 import { listWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
@@ -25,7 +26,7 @@ export function webhookHandlers(ctx: AppContext) {
 
   return {
     async listWebhooks(_req, res) {
-      const webhooks = await listWebhooks(ctx.database, res.locals.agent.id);
+      const webhooks = await listWebhooks(ctx.database, agentOwner(res.locals.agent.id));
       res.json({ success: true, data: { webhooks: webhooks.map(present), available_events: ctx.spec.availableEvents } });
     },
 
@@ -33,7 +34,7 @@ export function webhookHandlers(ctx: AppContext) {
       const { body } = req; // timeout, max_retries and enabled hold the spec's defaults when omitted
       const options = checkDeliveryOptions(ctx.spec, body);
       if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
-      const webhook = await ctx.webhooks.create(res.locals.agent.id, {
+      const webhook = await ctx.webhooks.create(agentOwner(res.locals.agent.id), {
         ...options.changes,
         name: body.name,
         webhookUrl: body.webhook_url,
@@ -53,20 +54,20 @@ export function webhookHandlers(ctx: AppContext) {
     async updateWebhook(req, res) {
       const options = checkDeliveryOptions(ctx.spec, req.body, res.locals.webhook);
       if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
-      const webhook = await ctx.webhooks.update(res.locals.agent.id, res.locals.webhook.id, { ...toInput(req.body), ...options.changes });
+      const webhook = await ctx.webhooks.update(agentOwner(res.locals.agent.id), res.locals.webhook.id, { ...toInput(req.body), ...options.changes });
       if (!webhook) throw notFound(MESSAGES.webhookNotFound); // deleted meanwhile
       res.json({ success: true, message: "Webhook updated successfully", data: present(webhook) });
     },
 
     async deleteWebhook(_req, res) {
-      const deleted = await ctx.webhooks.delete(res.locals.agent.id, res.locals.webhook.id);
+      const deleted = await ctx.webhooks.delete(agentOwner(res.locals.agent.id), res.locals.webhook.id);
       if (!deleted) throw notFound(MESSAGES.webhookNotFound);
       res.json({ success: true, message: "Webhook deleted successfully" });
     },
 
     async toggleWebhook(_req, res) {
       const enabled = !res.locals.webhook.enabled;
-      const webhook = await ctx.webhooks.setEnabled(res.locals.agent.id, res.locals.webhook.id, enabled);
+      const webhook = await ctx.webhooks.setEnabled(agentOwner(res.locals.agent.id), res.locals.webhook.id, enabled);
       if (!webhook) throw notFound(MESSAGES.webhookNotFound);
       res.json({ success: true, message: enabled ? "Webhook enabled" : "Webhook disabled", data: present(webhook) });
     },

@@ -7,6 +7,7 @@ import type { AttemptOutcome } from "../../../server/storage/queue/record-attemp
 import { recordEvent } from "../../../server/storage/queue/record-events.js";
 import type { Backend } from "../../support/databases.js";
 import { T0, payloadFor } from "../fixtures.js";
+import { agentOwner } from "../../../server/storage/owner.js";
 
 export const LEASE = 30_000;
 
@@ -23,7 +24,7 @@ export function queueTests(backend: Backend, opened: (database: Database) => voi
   function emit(agentId: string, webhookIds: string[], options: { now?: number; idempotencyKey?: string } = {}) {
     const now = options.now ?? T0;
     return recordEvent(database(), {
-      agentId,
+      source: agentOwner(agentId),
       event: "event_phone_call_ended",
       data: { call_id: "call-uuid", duration: 45 },
       occurredAt: now - 5,

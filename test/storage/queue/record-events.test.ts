@@ -7,6 +7,7 @@ import { createWebhook, deleteWebhook } from "../../../server/storage/webhooks.j
 import { T0, addWebhooks, payloadFor, seedWebhook, webhookInput } from "../fixtures.js";
 import { backends } from "../../support/databases.js";
 import { queueTests } from "./helpers.js";
+import { agentOwner } from "../../../server/storage/owner.js";
 
 describe.each(backends)("delivery queue on $name", (backend) => {
   let database: Database;
@@ -14,7 +15,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
 
   describe("recordEvents (the intake's group commit)", () => {
     const input = (agentId: string, webhookIds: string[], idempotencyKey?: string) => ({
-      agentId,
+      source: agentOwner(agentId),
       event: "event_phone_call_ended",
       data: { call_id: "call-uuid" },
       occurredAt: T0,
@@ -80,7 +81,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
     it("writes nothing when building a payload fails: event, deliveries and logs are one transaction", async () => {
       const { agent, webhook } = await seedWebhook(database);
       const failing = recordEvent(database, {
-        agentId: agent.id,
+        source: agentOwner(agent.id),
         event: "event_phone_call_ended",
         data: {},
         occurredAt: T0,
@@ -101,11 +102,11 @@ describe.each(backends)("delivery queue on $name", (backend) => {
 
     it("skips webhooks that are disabled, deleted or another agent's", async () => {
       const { environment, agent, webhook } = await seedWebhook(database);
-      const disabled = await createWebhook(database, agent.id, webhookInput({ enabled: false }), { now: T0 });
-      const deleted = await createWebhook(database, agent.id, webhookInput(), { now: T0 });
-      await deleteWebhook(database, agent.id, deleted.id);
+      const disabled = await createWebhook(database, agentOwner(agent.id), webhookInput({ enabled: false }), { now: T0 });
+      const deleted = await createWebhook(database, agentOwner(agent.id), webhookInput(), { now: T0 });
+      await deleteWebhook(database, agentOwner(agent.id), deleted.id);
       const stranger = await createAgent(database, { environmentId: environment.id, name: "Stranger", now: T0 });
-      const theirs = await createWebhook(database, stranger.id, webhookInput(), { now: T0 });
+      const theirs = await createWebhook(database, agentOwner(stranger.id), webhookInput(), { now: T0 });
       const result = await emit(agent.id, [webhook.id, disabled.id, deleted.id, theirs.id]);
       expect(result.deliveries.map((d) => d.webhookId)).toEqual([webhook.id]);
       expect(await countLogs(database, theirs.id)).toBe(0);
