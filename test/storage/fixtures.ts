@@ -1,8 +1,9 @@
-// Shared set-up for the storage tests: a fixed clock and an environment → agent → webhook chain.
+// Shared set-up for the storage tests: a fixed clock and an environment → agent (→ campaign) → webhook chain.
 import { Migrator } from "kysely";
 import type { Database } from "../../server/storage/db.js";
 import { migrations } from "../../server/storage/migrations.js";
 import { createAgent } from "../../server/storage/agents.js";
+import { createCampaign } from "../../server/storage/campaigns.js";
 import { createEnvironment } from "../../server/storage/environments.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
 import type { Webhook, WebhookInput } from "../../server/storage/webhooks.js";
@@ -28,6 +29,13 @@ export async function seedAgent(database: Database, now = T0) {
   const environment = await createEnvironment(database, { name: "Production", now });
   const agent = await createAgent(database, { environmentId: environment.id, name: "Support line", now });
   return { environment, agent };
+}
+
+/** An environment with an agent and a campaign of that agent. */
+export async function seedCampaign(database: Database, now = T0) {
+  const { environment, agent } = await seedAgent(database, now);
+  const campaign = await createCampaign(database, { environmentId: environment.id, name: "Renewals, March", agentId: agent.id, now });
+  return { environment, agent, campaign };
 }
 
 export async function seedWebhook(database: Database, overrides: Partial<WebhookInput> = {}, now = T0) {
