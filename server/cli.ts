@@ -2,7 +2,7 @@
 // Output with --json is one JSON document on stdout, for scripts; without it, lines for people.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { AgentWebhookCache } from "./delivery/agent-cache.js";
+import { WebhookCache } from "./delivery/webhook-cache.js";
 import { createDeliveryEngine } from "./delivery/engine.js";
 import type { IngestResult } from "./delivery/service.js";
 import { createLogger } from "./logger.js";
@@ -197,7 +197,7 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
 
   // Intake only: the running server's worker sends the deliveries.
   const logger = createLogger("silent");
-  const engine = createDeliveryEngine({ database, cache: new AgentWebhookCache(database), config: { ...config, worker: false }, logger });
+  const engine = createDeliveryEngine({ database, cache: new WebhookCache(database), config: { ...config, worker: false }, logger });
   const input = { event, data: data as Record<string, unknown>, occurredAt, idempotencyKey: flags["idempotency-key"] };
   let result: IngestResult;
   try {
