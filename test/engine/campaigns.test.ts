@@ -7,15 +7,10 @@ import type { Dialect } from "../../server/storage/db.js";
 import { campaignDeliveryExample } from "../../server/spec.js";
 import { SERVICE_TOKEN } from "../support/server.js";
 import { componentErrors } from "../support/spec-schemas.js";
-import { CALL_ENDED_DATA, CAMPAIGN_STARTED_DATA, HOUR, engineTests, type EngineTestServer } from "./harness.js";
+import { CALL_ENDED_DATA, CAMPAIGN_STARTED_DATA, HOUR, deliveryStatuses, engineTests, type EngineTestServer } from "./harness.js";
 import { headersOf, type Receiver } from "./receiver.js";
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
-  const rows = await t.server.database.db.selectFrom("deliveries").select("status").where("webhook_id", "=", webhookId).execute();
-  return rows.map((r) => r.status);
-}
 
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;

@@ -175,6 +175,12 @@ export async function startEngineServer(
   };
 }
 
+/** The statuses of a webhook's deliveries (pending, success, failed, cancelled), read from the database. */
+export async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
+  const rows = await t.server.database.db.selectFrom("deliveries").select("status").where("webhook_id", "=", webhookId).execute();
+  return rows.map((r) => r.status);
+}
+
 /** Oldest first, for reading attempts in order. */
 export function byAttempt(logs: any[]): any[] {
   return [...logs].sort((a, b) => a.attempt - b.attempt || a.created_at.localeCompare(b.created_at));
