@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import type express from "express";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
-import { AgentWebhookCache } from "./delivery/agent-cache.js";
+import { WebhookCache } from "./delivery/webhook-cache.js";
 import { createDeliveryEngine, type DeliveryEngine, type EngineOptions } from "./delivery/engine.js";
 import { WebhookWrites } from "./delivery/webhook-writes.js";
-import { KnownAgents } from "./http/known-agents.js";
+import { knownAgents, knownCampaigns } from "./http/known-owners.js";
 import { createLogger, type Logger } from "./logger.js";
 import { loadSpec } from "./spec.js";
 import { openDatabase, type Database } from "./storage/db.js";
@@ -19,7 +19,7 @@ export interface RunningServer {
   app: express.Express;
   database: Database;
   engine: DeliveryEngine;
-  cache: AgentWebhookCache;
+  cache: WebhookCache;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -35,7 +35,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const logger = options.logger ?? createLogger(config.logLevel);
   const spec = loadSpec();
   const database = options.database ?? (await openDatabase(config.databaseUrl));
-  const cache = new AgentWebhookCache(database);
+  const cache = new WebhookCache(database);
   const engine = createDeliveryEngine({ database, cache, config, logger, ...options.engine });
   let ready = true;
   const app = createApp({
@@ -44,7 +44,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config,
     logger,
     webhooks: new WebhookWrites(database, cache),
-    agents: new KnownAgents(database),
+    agents: knownAgents(database),
+    campaigns: knownCampaigns(database),
     delivery: engine,
     isReady: () => ready,
   });

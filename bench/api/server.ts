@@ -18,6 +18,7 @@ import { SERVICE_TOKEN, WEBHOOK_SECRET } from "../lib/fixtures.js";
 import { announceReady, makeTempDir, onTerminate, parseArgs } from "../lib/proc.js";
 import { sqlStats } from "../lib/sql-stats.js";
 import { fillLogs } from "./fill-logs.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 export interface ServerReady {
   url: string;
@@ -35,7 +36,7 @@ const dbFile = args.db ?? join(makeTempDir("talkover-bench-api-"), "talkover.db"
 let database = await openDatabase(dbFile);
 const environment = await createEnvironment(database, { name: "Bench" });
 const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });
-const webhook = await createWebhook(database, agent.id, {
+const webhook = await createWebhook(database, agentOwner(agent.id), {
   name: "Bench receiver",
   webhookUrl: args["webhook-url"] ?? "https://hooks.example.com/talkover/bench",
   webhookSecret: WEBHOOK_SECRET,

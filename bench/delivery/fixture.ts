@@ -14,6 +14,7 @@ import { createWebhook } from "../../server/storage/webhooks.js";
 import { startPostgres } from "../../test/support/postgres.js";
 import { CALL_ENDED_DATA, WEBHOOK_SECRET } from "../lib/fixtures.js";
 import { makeTempDir, onCleanup, removeTempDir } from "../lib/proc.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 export interface Fixture {
   dialect: Dialect;
@@ -120,7 +121,7 @@ export async function prepareFixture(host: Host, events: number, webhookUrl = "h
   try {
     const environment = await createEnvironment(database, { name: "Bench" });
     const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });
-    const webhook = await createWebhook(database, agent.id, {
+    const webhook = await createWebhook(database, agentOwner(agent.id), {
       name: "Bench receiver",
       webhookUrl,
       webhookSecret: WEBHOOK_SECRET,
@@ -151,7 +152,7 @@ export async function recordEvents(database: Database, agentId: string, webhookI
       next++;
       const occurredAt = Date.now();
       await recordEvent(database, {
-        agentId,
+        source: agentOwner(agentId),
         event: "event_phone_call_ended",
         data: CALL_ENDED_DATA,
         occurredAt,

@@ -16,6 +16,7 @@ import { CALL_ENDED_DATA, samplePayload, WEBHOOK_SECRET } from "../lib/fixtures.
 import { announceResult, cleanupAll, isMain, makeTempDir, parseArgs, removeTempDir, runTs } from "../lib/proc.js";
 import { round } from "../lib/stats.js";
 import type { MemoryRun } from "./memory-worker.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 export interface MemoryOptions {
   backlog: number;
@@ -86,7 +87,7 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
     const database = await openDatabase(file);
     const environment = await createEnvironment(database, { name: "Bench" });
     const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });
-    const webhook = await createWebhook(database, agent.id, {
+    const webhook = await createWebhook(database, agentOwner(agent.id), {
       name: "Receiver that is down",
       webhookUrl: `http://127.0.0.1:${deadPort}/hook`,
       webhookSecret: WEBHOOK_SECRET,

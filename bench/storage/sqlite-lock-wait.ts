@@ -15,6 +15,7 @@ import { listLogs } from "../../server/storage/logs.js";
 import { recordEvents } from "../../server/storage/queue/record-events.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
 import { CALL_ENDED_DATA } from "../lib/fixtures.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 export interface SqliteLockWaitOptions {
   /** Calls per variant per round, for each of the two operations. */
@@ -51,7 +52,7 @@ async function subject(file: string, asyncLockWait: boolean): Promise<Subject> {
   const database = await openDatabase(`sqlite:${file}`, { asyncLockWait });
   const environment = await createEnvironment(database, { name: "bench" });
   const agent = await createAgent(database, { environmentId: environment.id, name: "bench" });
-  const webhook = await createWebhook(database, agent.id, {
+  const webhook = await createWebhook(database, agentOwner(agent.id), {
     name: "bench",
     webhookUrl: "https://hooks.example.com/bench",
     webhookSecret: null,
@@ -67,7 +68,7 @@ async function subject(file: string, asyncLockWait: boolean): Promise<Subject> {
 function intake({ database, agentId, webhookId }: Subject) {
   return recordEvents(database, [
     {
-      agentId,
+      source: agentOwner(agentId),
       event: "event_phone_call_ended",
       data: CALL_ENDED_DATA,
       occurredAt: Date.now(),

@@ -7,7 +7,9 @@
 // so the primary key is already in creation order (see retention in queue/purge.ts).
 import { Migrator, sql } from "kysely";
 import type { Kysely, Migration, MigrationResultSet } from "kysely";
-import type { Database } from "./db.js";
+import type { Database, Dialect } from "./db.js";
+import { rebuildTable, withForeignKeysOff } from "./sqlite-rebuild.js";
+import type { TableRebuild } from "./sqlite-rebuild.js";
 
 // Migrations must not depend on today's Schema type: they describe the tables as they were.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -157,16 +159,151 @@ const deliveryOptions: Migration = {
   },
 };
 
-/** Ordered by name: Kysely runs them in alphabetical order. */
-export const migrations: Record<string, Migration> = {
-  "0001_initial": initial,
-  "0002_delivery_options": deliveryOptions,
-};
+// Campaigns (an outbound calling run of an environment, optionally of one agent) own webhooks and events
+// too, on the same tables: a webhook names exactly one owner, agent_id or campaign_id; an event of a
+// campaign has no agent_id, and an agent's event of a call in a campaign names both. SQLite cannot drop
+// NOT NULL, so there the two tables are made again (sqlite-rebuild.ts); PostgreSQL alters them in place.
+// No down: a campaign's webhooks and events could not go back to a NOT NULL agent_id.
+function campaigns(dialect: Dialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      if (dialect === "sqlite") {
+        await withForeignKeysOff(db, async () => {
+          // Our transaction commits before Kysely records the migration (and Kysely takes no migration
+          // lock on SQLite): done but unrecorded, by a run that crashed or another process, is not redone.
+          const done = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'`.execute(db);
+          if (done.rows.length > 0) return;
+          await createCampaigns(db);
+          await rebuildTable(db, webhooksAt0003(db));
+          await rebuildTable(db, eventsAt0003(db));
+          await createOwnerIndexes(db);
+        });
+        return;
+      }
+      await createCampaigns(db);
+      await db.schema.alterTable("webhooks").alterColumn("agent_id", (c) => c.dropNotNull()).execute();
+      await db.schema.alterTable("webhooks").addColumn("campaign_id", "text", (c) => c.references("campaigns.id")).execute();
+      await db.schema.alterTable("webhooks").addColumn("include_call_events", "boolean", (c) => c.notNull().defaultTo(false)).execute();
+      await db.schema.alterTable("webhooks").addCheckConstraint("webhooks_one_owner", ONE_OWNER).execute();
+      await db.schema.alterTable("events").alterColumn("agent_id", (c) => c.dropNotNull()).execute();
+      await db.schema.alterTable("events").addColumn("campaign_id", "text").execute();
+      await createOwnerIndexes(db);
+    },
+  };
+}
+
+const ONE_OWNER = sql`(agent_id IS NOT NULL AND campaign_id IS NULL) OR (agent_id IS NULL AND campaign_id IS NOT NULL)`;
+
+async function createCampaigns(db: AnyDb): Promise<void> {
+  await db.schema
+    .createTable("campaigns")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("environment_id", "text", (c) => c.notNull().references("environments.id"))
+    .addColumn("name", "text", (c) => c.notNull())
+    .addColumn("agent_id", "text", (c) => c.references("agents.id"))
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("campaigns_by_environment").on("campaigns").columns(["environment_id", "created_at"]).execute();
+}
+
+/** The indexes 0003 adds on both databases: a campaign's webhooks, and its own events' idempotency keys. */
+async function createOwnerIndexes(db: AnyDb): Promise<void> {
+  await db.schema
+    .createIndex("webhooks_by_campaign")
+    .on("webhooks")
+    .columns(["campaign_id", "created_at", "id"])
+    .where(sql.ref("deleted_at"), "is", null)
+    .execute();
+  // Keys are per source: an agent's events are unique by (agent_id, key) already; a campaign's own events
+  // (agent_id NULL) by (campaign_id, key). An agent's event of a campaign call is not in this index.
+  await db.schema
+    .createIndex("events_idempotency_by_campaign")
+    .on("events")
+    .columns(["campaign_id", "idempotency_key"])
+    .unique()
+    .where(sql.ref("agent_id"), "is", null)
+    .execute();
+}
+
+/** webhooks as 0001 and 0002 made it, with agent_id nullable, the campaign columns and the one-owner CHECK. */
+function webhooksAt0003(db: AnyDb): TableRebuild {
+  return {
+    table: "webhooks",
+    columns: [
+      "id", "agent_id", "name", "webhook_url", "webhook_secret", "events", "timeout", "max_retries", "enabled",
+      "consecutive_failures", "logs_total", "created_at", "updated_at", "deleted_at",
+      "http_method", "authorization_scheme", "authorization_credentials", "custom_headers", "payload_templates",
+    ],
+    create: (name) =>
+      db.schema
+        .createTable(name)
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("agent_id", "text", (c) => c.references("agents.id"))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("webhook_url", "text", (c) => c.notNull())
+        .addColumn("webhook_secret", "text")
+        .addColumn("events", "text", (c) => c.notNull())
+        .addColumn("timeout", "integer", (c) => c.notNull())
+        .addColumn("max_retries", "integer", (c) => c.notNull())
+        .addColumn("enabled", "boolean", (c) => c.notNull())
+        .addColumn("consecutive_failures", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("logs_total", "bigint", (c) => c.notNull().defaultTo(0))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addColumn("deleted_at", "bigint")
+        .addColumn("http_method", "text", (c) => c.notNull().defaultTo("POST"))
+        .addColumn("authorization_scheme", "text", (c) => c.notNull().defaultTo("none"))
+        .addColumn("authorization_credentials", "text")
+        .addColumn("custom_headers", "text", (c) => c.notNull().defaultTo("[]"))
+        .addColumn("payload_templates", "text", (c) => c.notNull().defaultTo("{}"))
+        .addColumn("campaign_id", "text", (c) => c.references("campaigns.id"))
+        .addColumn("include_call_events", "boolean", (c) => c.notNull().defaultTo(false))
+        .addCheckConstraint("webhooks_one_owner", ONE_OWNER)
+        .execute(),
+    indexes: () =>
+      db.schema
+        .createIndex("webhooks_by_agent")
+        .on("webhooks")
+        .columns(["agent_id", "created_at", "id"])
+        .where(sql.ref("deleted_at"), "is", null)
+        .execute(),
+  };
+}
+
+/** events as 0001 made it, with agent_id nullable and campaign_id. */
+function eventsAt0003(db: AnyDb): TableRebuild {
+  return {
+    table: "events",
+    columns: ["id", "agent_id", "event", "data", "occurred_at", "idempotency_key", "created_at"],
+    create: (name) =>
+      db.schema
+        .createTable(name)
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("agent_id", "text", (c) => c.references("agents.id"))
+        .addColumn("event", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("occurred_at", "bigint", (c) => c.notNull())
+        .addColumn("idempotency_key", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("campaign_id", "text")
+        .execute(),
+    indexes: () => db.schema.createIndex("events_idempotency").on("events").columns(["agent_id", "idempotency_key"]).unique().execute(),
+  };
+}
+
+/** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_initial": initial,
+    "0002_delivery_options": deliveryOptions,
+    "0003_campaigns": campaigns(dialect),
+  };
+}
 
 function migratorFor(database: Database): Migrator {
   return new Migrator({
     db: database.db,
-    provider: { getMigrations: async () => migrations },
+    provider: { getMigrations: async () => migrations(database.dialect) },
   });
 }
 

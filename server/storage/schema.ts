@@ -26,9 +26,20 @@ export interface AgentTable {
   created_at: Millis;
 }
 
+/** An outbound calling run of an environment, optionally of one agent (migration 0003). */
+export interface CampaignTable {
+  id: string;
+  environment_id: string;
+  name: string;
+  agent_id: string | null;
+  created_at: Millis;
+}
+
 export interface WebhookTable {
   id: string;
-  agent_id: string;
+  /** The owner: exactly one of agent_id and campaign_id is set (a CHECK since migration 0003). */
+  agent_id: string | null;
+  campaign_id: string | null;
   name: string;
   webhook_url: string;
   webhook_secret: string | null;
@@ -54,11 +65,18 @@ export interface WebhookTable {
   custom_headers: Generated<string>;
   /** JSON object: event name → template. */
   payload_templates: Generated<string>;
+  /** A campaign's webhook that also receives the events of its calls' agents (migration 0003; default false). */
+  include_call_events: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
 }
 
 export interface EventTable {
   id: string;
-  agent_id: string;
+  /**
+   * The source: an agent's event has agent_id (and campaign_id too when its call belongs to a campaign);
+   * a campaign's own event has campaign_id only. Idempotency keys are unique per source.
+   */
+  agent_id: string | null;
+  campaign_id: string | null;
   event: string;
   /** JSON document. */
   data: string;
@@ -113,6 +131,7 @@ export interface LogTable {
 export interface Schema {
   environments: EnvironmentTable;
   agents: AgentTable;
+  campaigns: CampaignTable;
   webhooks: WebhookTable;
   events: EventTable;
   deliveries: DeliveryTable;

@@ -1,4 +1,4 @@
-// Webhook configurations of an agent. Deletion is soft (deleted_at) so that delivery and log rows keep
+// Webhook configurations of an owner: an agent or a campaign (owner.ts), on one table. Deletion is soft (deleted_at) so that delivery and log rows keep
 // their parent; a deleted webhook is invisible to every read here.
 import type { Selectable, Updateable } from "kysely";
 import type { Database } from "./db.js";
@@ -6,6 +6,8 @@ import { inTransaction } from "./db.js";
 import { cancelQueuedDeliveries } from "./queue/cancel.js";
 import { fromDbBoolean, fromJsonText, fromNullableJsonText, toDbBoolean, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
+import { campaignOwner, ownerColumn, ownerOfRow } from "./owner.js";
+import type { Owner } from "./owner.js";
 import type { WebhookTable } from "./schema.js";
 
 export type HttpMethod = "POST" | "PUT" | "PATCH";
@@ -56,11 +58,14 @@ export interface WebhookInput extends Partial<DeliveryOptions> {
   timeout: number;
   maxRetries: number;
   enabled: boolean;
+  /** A campaign's webhook that also receives its calls' agent events; stored false when absent. */
+  includeCallEvents?: boolean;
 }
 
-export interface Webhook extends Omit<WebhookInput, keyof DeliveryOptions>, DeliveryOptions {
+export interface Webhook extends Omit<WebhookInput, keyof DeliveryOptions | "includeCallEvents">, DeliveryOptions {
   id: string;
-  agentId: string;
+  owner: Owner;
+  includeCallEvents: boolean;
   /** Failed attempts since the last success; drives the derived "error" status. */
   consecutiveFailures: number;
   createdAt: number;
@@ -84,7 +89,7 @@ type WebhookRow = Selectable<WebhookTable>;
 function toWebhook(row: WebhookRow): Webhook {
   return {
     id: row.id,
-    agentId: row.agent_id,
+    owner: ownerOfRow(row),
     name: row.name,
     webhookUrl: row.webhook_url,
     webhookSecret: row.webhook_secret,
@@ -92,6 +97,7 @@ function toWebhook(row: WebhookRow): Webhook {
     timeout: row.timeout,
     maxRetries: row.max_retries,
     enabled: fromDbBoolean(row.enabled),
+    includeCallEvents: fromDbBoolean(row.include_call_events),
     consecutiveFailures: row.consecutive_failures,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -120,13 +126,14 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function visibleWebhooks(database: Database, agentId: string) {
-  return database.db.selectFrom("webhooks").selectAll().where("agent_id", "=", agentId).where("deleted_at", "is", null);
+/** The owner's webhooks that are not deleted. */
+function visibleWebhooks(database: Database, owner: Owner) {
+  return database.db.selectFrom("webhooks").selectAll().where(ownerColumn(owner), "=", owner.id).where("deleted_at", "is", null);
 }
 
 export async function createWebhook(
   database: Database,
-  agentId: string,
+  owner: Owner,
   input: WebhookInput,
   options: { now?: number } = {},
 ): Promise<Webhook> {
@@ -135,7 +142,8 @@ export async function createWebhook(
     .insertInto("webhooks")
     .values({
       id: newId(now),
-      agent_id: agentId,
+      agent_id: owner.kind === "agent" ? owner.id : null,
+      campaign_id: owner.kind === "campaign" ? owner.id : null,
       name: input.name,
       webhook_url: input.webhookUrl,
       webhook_secret: input.webhookSecret,
@@ -143,6 +151,7 @@ export async function createWebhook(
       timeout: input.timeout,
       max_retries: input.maxRetries,
       enabled: toDbBoolean(database, input.enabled),
+      include_call_events: toDbBoolean(database, input.includeCallEvents ?? false),
       created_at: now,
       updated_at: now,
       deleted_at: null,
@@ -154,23 +163,36 @@ export async function createWebhook(
 }
 
 /** Oldest first. */
-export async function listWebhooks(database: Database, agentId: string): Promise<Webhook[]> {
-  const rows = await visibleWebhooks(database, agentId).orderBy("created_at").orderBy("id").execute();
+export async function listWebhooks(database: Database, owner: Owner): Promise<Webhook[]> {
+  const rows = await visibleWebhooks(database, owner).orderBy("created_at").orderBy("id").execute();
   return rows.map(toWebhook);
 }
 
-/** The agent's enabled webhooks, oldest first: the candidates an incoming event fans out to. */
-export async function listEnabledWebhooksForAgent(database: Database, agentId: string): Promise<Webhook[]> {
-  const rows = await visibleWebhooks(database, agentId)
-    .where("enabled", "=", toDbBoolean(database, true))
+/** The owner's enabled webhooks, oldest first: the candidates an owner's event fans out to. */
+export async function listEnabledWebhooks(database: Database, owner: Owner): Promise<Webhook[]> {
+  const rows = await enabledWebhooks(database, owner).orderBy("created_at").orderBy("id").execute();
+  return rows.map(toWebhook);
+}
+
+/**
+ * The campaign's enabled webhooks with include_call_events, oldest first: the campaign's candidates for an
+ * agent's event of a call in the campaign.
+ */
+export async function listCallEventWebhooks(database: Database, campaignId: string): Promise<Webhook[]> {
+  const rows = await enabledWebhooks(database, campaignOwner(campaignId))
+    .where("include_call_events", "=", toDbBoolean(database, true))
     .orderBy("created_at")
     .orderBy("id")
     .execute();
   return rows.map(toWebhook);
 }
 
-export async function findWebhook(database: Database, agentId: string, webhookId: string): Promise<Webhook | undefined> {
-  const row = await visibleWebhooks(database, agentId).where("id", "=", webhookId).executeTakeFirst();
+function enabledWebhooks(database: Database, owner: Owner) {
+  return visibleWebhooks(database, owner).where("enabled", "=", toDbBoolean(database, true));
+}
+
+export async function findWebhook(database: Database, owner: Owner, webhookId: string): Promise<Webhook | undefined> {
+  const row = await visibleWebhooks(database, owner).where("id", "=", webhookId).executeTakeFirst();
   return row === undefined ? undefined : toWebhook(row);
 }
 
@@ -180,7 +202,7 @@ export async function findWebhook(database: Database, agentId: string, webhookId
  */
 export async function updateWebhook(
   database: Database,
-  agentId: string,
+  owner: Owner,
   webhookId: string,
   changes: Partial<WebhookInput>,
   options: { now?: number } = {},
@@ -194,6 +216,7 @@ export async function updateWebhook(
   if (changes.timeout !== undefined) set.timeout = changes.timeout;
   if (changes.maxRetries !== undefined) set.max_retries = changes.maxRetries;
   if (changes.enabled !== undefined) set.enabled = toDbBoolean(database, changes.enabled);
+  if (changes.includeCallEvents !== undefined) set.include_call_events = toDbBoolean(database, changes.includeCallEvents);
   Object.assign(set, deliveryOptionColumns(changes));
 
   return inTransaction(database, async (tx) => {
@@ -201,7 +224,7 @@ export async function updateWebhook(
       .updateTable("webhooks")
       .set(set)
       .where("id", "=", webhookId)
-      .where("agent_id", "=", agentId)
+      .where(ownerColumn(owner), "=", owner.id)
       .where("deleted_at", "is", null)
       .returningAll()
       .executeTakeFirst();
@@ -214,18 +237,18 @@ export async function updateWebhook(
 /** The toggle: disabling cancels the queued deliveries in the same transaction. */
 export function setWebhookEnabled(
   database: Database,
-  agentId: string,
+  owner: Owner,
   webhookId: string,
   enabled: boolean,
   options: { now?: number } = {},
 ): Promise<Webhook | undefined> {
-  return updateWebhook(database, agentId, webhookId, { enabled }, options);
+  return updateWebhook(database, owner, webhookId, { enabled }, options);
 }
 
 /** Soft delete; cancels the queued deliveries in the same transaction. False when not found. */
 export async function deleteWebhook(
   database: Database,
-  agentId: string,
+  owner: Owner,
   webhookId: string,
   options: { now?: number } = {},
 ): Promise<boolean> {
@@ -235,7 +258,7 @@ export async function deleteWebhook(
       .updateTable("webhooks")
       .set({ deleted_at: now, updated_at: now })
       .where("id", "=", webhookId)
-      .where("agent_id", "=", agentId)
+      .where(ownerColumn(owner), "=", owner.id)
       .where("deleted_at", "is", null)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) return false;

@@ -2,6 +2,7 @@
 // read-back with masked header values, the rules the schema cannot express (each a 422 on its field, never
 // a 500), and "send back what a response showed keeps the stored values".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentOwner } from "../../server/storage/owner.js";
 import { loadSpec } from "../../server/spec.js";
 import { findWebhook } from "../../server/storage/webhooks.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -22,7 +23,7 @@ describe.each(DIALECTS)("delivery options on %s", (dialect) => {
   const create = (body: Record<string, unknown>) => t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, ...body } });
   const update = (id: string, body: Record<string, unknown>) => t.api(`${webhooksPath(t)}/${id}`, { method: "PUT", body });
   const show = (id: string) => t.api(`${webhooksPath(t)}/${id}`);
-  const stored = (id: string) => findWebhook(t.server.database, t.agentId, id);
+  const stored = (id: string) => findWebhook(t.server.database, agentOwner(t.agentId), id);
 
   it("accepts Talkover's 2026 create example and reads it back without credentials, header values masked", async () => {
     const r = await t.api(webhooksPath(t), { method: "POST", body: example2026 });

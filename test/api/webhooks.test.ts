@@ -1,5 +1,6 @@
 // Every management operation's happy path, on SQLite and PostgreSQL, checked against openapi.yaml.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentOwner } from "../../server/storage/owner.js";
 import { loadSpec } from "../../server/spec.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { componentErrors } from "../support/spec-schemas.js";
@@ -134,18 +135,18 @@ describe.each(DIALECTS)("webhooks on %s", (dialect) => {
     const fresh = await startTestServer(dialect);
     try {
       const cache = fresh.server.cache;
-      expect(await cache.webhooksFor(fresh.agentId, "event_recording")).toHaveLength(0);
-      expect(cache.has(fresh.agentId)).toBe(true);
+      expect(await cache.webhooksFor(agentOwner(fresh.agentId), "event_recording")).toHaveLength(0);
+      expect(cache.has(agentOwner(fresh.agentId))).toBe(true);
       const created = await createWebhook(fresh, { ...validWebhook, events: ["event_recording"] });
-      expect((await cache.webhooksFor(fresh.agentId, "event_recording")).map((w) => w.id)).toEqual([created.id]);
+      expect((await cache.webhooksFor(agentOwner(fresh.agentId), "event_recording")).map((w) => w.id)).toEqual([created.id]);
       await fresh.api(`${webhooksPath(fresh)}/${created.id}/toggle`, { method: "PATCH" });
-      expect(await cache.webhooksFor(fresh.agentId, "event_recording")).toHaveLength(0);
+      expect(await cache.webhooksFor(agentOwner(fresh.agentId), "event_recording")).toHaveLength(0);
       await fresh.api(`${webhooksPath(fresh)}/${created.id}/toggle`, { method: "PATCH" });
       await fresh.api(`${webhooksPath(fresh)}/${created.id}`, { method: "PUT", body: { events: ["event_action"] } });
-      expect(await cache.webhooksFor(fresh.agentId, "event_recording")).toHaveLength(0);
-      expect(await cache.webhooksFor(fresh.agentId, "event_action")).toHaveLength(1);
+      expect(await cache.webhooksFor(agentOwner(fresh.agentId), "event_recording")).toHaveLength(0);
+      expect(await cache.webhooksFor(agentOwner(fresh.agentId), "event_action")).toHaveLength(1);
       await fresh.api(`${webhooksPath(fresh)}/${created.id}`, { method: "DELETE" });
-      expect(await cache.webhooksFor(fresh.agentId, "event_action")).toHaveLength(0);
+      expect(await cache.webhooksFor(agentOwner(fresh.agentId), "event_action")).toHaveLength(0);
     } finally {
       await fresh.stop();
     }

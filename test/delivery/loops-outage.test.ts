@@ -12,6 +12,7 @@ import { findLog } from "../../server/storage/logs.js";
 import { recordEvent } from "../../server/storage/queue/record-events.js";
 import { waitFor } from "../engine/harness.js";
 import { payloadFor, seedWebhook } from "../storage/fixtures.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 function flakyDatabase(real: Database) {
   const state = { down: false };
@@ -64,7 +65,7 @@ describe("the worker through a database outage", () => {
     const { agent, webhook } = await seedWebhook(real);
     const now = Date.now();
     const recorded = await recordEvent(real, {
-      agentId: agent.id,
+      source: agentOwner(agent.id),
       event: "event_phone_call_ended",
       data: {},
       occurredAt: now,

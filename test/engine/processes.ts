@@ -15,6 +15,7 @@ import { POSTGRES_URL_ENV } from "../support/global-postgres.js";
 import { createDatabase } from "../support/postgres.js";
 import { SERVICE_TOKEN } from "../support/server.js";
 import { CALL_ENDED_DATA } from "./harness.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("./worker-process.ts", import.meta.url));
@@ -74,7 +75,7 @@ export async function seed(databaseUrl: string, webhookUrl: string, agents = 1) 
     const seeded: Array<{ agentId: string; webhookId: string }> = [];
     for (let i = 0; i < agents; i++) {
       const agent = await createAgent(database, { environmentId: environment.id, name: `Agent ${i}` });
-      const webhook = await createWebhook(database, agent.id, {
+      const webhook = await createWebhook(database, agentOwner(agent.id), {
         name: "Burst",
         webhookUrl,
         webhookSecret: "optional_secret_for_hmac",

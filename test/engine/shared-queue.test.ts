@@ -3,7 +3,7 @@
 // SQLite is the one-process backend.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../server/config.js";
-import { AgentWebhookCache } from "../../server/delivery/agent-cache.js";
+import { WebhookCache } from "../../server/delivery/webhook-cache.js";
 import { createDeliveryEngine } from "../../server/delivery/engine.js";
 import { createLogger } from "../../server/logger.js";
 import { openDatabase } from "../../server/storage/db.js";
@@ -30,7 +30,7 @@ describe("postgres", () => {
       const intake = await openDatabase(databaseUrl, { migrate: false, maxConnections: 8 });
       const engine = createDeliveryEngine({
         database: intake,
-        cache: new AgentWebhookCache(intake),
+        cache: new WebhookCache(intake),
         config: { ...DEFAULT_CONFIG, worker: false },
         logger: createLogger("silent"),
       });

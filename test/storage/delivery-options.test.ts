@@ -1,13 +1,13 @@
 // Storage of the delivery options (migration 0002): http_method, authorization, custom headers, templates.
-import { Migrator } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { migrate, migrations } from "../../server/storage/migrations.js";
+import { migrate } from "../../server/storage/migrations.js";
 import type { Database } from "../../server/storage/db.js";
 import { claimDueDeliveries } from "../../server/storage/queue/claim.js";
 import { recordEvent } from "../../server/storage/queue/record-events.js";
 import { findWebhook, updateWebhook } from "../../server/storage/webhooks.js";
 import { backends } from "../support/databases.js";
-import { T0, payloadFor, seedAgent as seedAgentOnly, seedWebhook } from "./fixtures.js";
+import { migrateTo, T0, payloadFor, seedAgent as seedAgentOnly, seedWebhook } from "./fixtures.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 const options = {
   httpMethod: "PUT" as const,
@@ -30,8 +30,7 @@ describe.each(backends)("delivery options on $name", (backend) => {
   it("migration 0002 gives webhooks made before it the defaults: POST, no authorization, no headers, no templates", async () => {
     const old = await backend.open({ migrate: false });
     try {
-      const migrator = new Migrator({ db: old.db, provider: { getMigrations: async () => migrations } });
-      expect((await migrator.migrateTo("0001_initial")).error).toBeUndefined();
+      await migrateTo(old, "0001_initial");
       const { agent } = await seedAgentOnly(old);
       await old.db.insertInto("webhooks").values({
         id: "0191b1d0-0000-7000-8000-000000000001", agent_id: agent.id, name: "Before", webhook_url: "https://example.com/",
@@ -39,7 +38,7 @@ describe.each(backends)("delivery options on $name", (backend) => {
         enabled: old.dialect === "postgres" ? true : 1, created_at: T0, updated_at: T0, deleted_at: null,
       } as never).execute();
       await migrate(old);
-      expect(await findWebhook(old, agent.id, "0191b1d0-0000-7000-8000-000000000001")).toMatchObject({
+      expect(await findWebhook(old, agentOwner(agent.id), "0191b1d0-0000-7000-8000-000000000001")).toMatchObject({
         httpMethod: "POST", authorizationScheme: "none", authorizationCredentials: null, customHeaders: [], payloadTemplates: {},
       });
     } finally {
@@ -50,15 +49,15 @@ describe.each(backends)("delivery options on $name", (backend) => {
   it("are stored on create and read back exactly", async () => {
     const { agent, webhook } = await seedWebhook(database, options);
     expect(webhook).toMatchObject(options);
-    expect(await findWebhook(database, agent.id, webhook.id)).toMatchObject(options);
+    expect(await findWebhook(database, agentOwner(agent.id), webhook.id)).toMatchObject(options);
   });
 
   it("an update changes only the options present; null credentials clear them", async () => {
     const { agent, webhook } = await seedWebhook(database, options);
-    const updated = await updateWebhook(database, agent.id, webhook.id, { httpMethod: "PATCH" }, { now: T0 + 1 });
+    const updated = await updateWebhook(database, agentOwner(agent.id), webhook.id, { httpMethod: "PATCH" }, { now: T0 + 1 });
     expect(updated).toMatchObject({ ...options, httpMethod: "PATCH" });
     const cleared = await updateWebhook(
-      database, agent.id, webhook.id,
+      database, agentOwner(agent.id), webhook.id,
       { authorizationScheme: "none", authorizationCredentials: null, customHeaders: [], payloadTemplates: {} },
       { now: T0 + 2 },
     );
@@ -68,10 +67,10 @@ describe.each(backends)("delivery options on $name", (backend) => {
   it("a claimed delivery carries the webhook's current method, authorization and headers", async () => {
     const { agent, webhook } = await seedWebhook(database, options);
     await recordEvent(database, {
-      agentId: agent.id, event: "event_phone_call_ended", data: { call_id: "c1" }, occurredAt: T0,
+      source: agentOwner(agent.id), event: "event_phone_call_ended", data: { call_id: "c1" }, occurredAt: T0,
       webhookIds: [webhook.id], buildPayload: payloadFor, now: T0,
     });
-    await updateWebhook(database, agent.id, webhook.id, { authorizationCredentials: { token: "rotated" } }, { now: T0 + 1 });
+    await updateWebhook(database, agentOwner(agent.id), webhook.id, { authorizationCredentials: { token: "rotated" } }, { now: T0 + 1 });
     const [claimed] = await claimDueDeliveries(database, { owner: "w", limit: 10, leaseMs: 60_000, now: T0 + 2 });
     expect(claimed).toMatchObject({
       httpMethod: "PUT",

@@ -5,6 +5,7 @@ import { countLogs, findLog, insertTestLog, listLogs } from "../../server/storag
 import { purgeBefore } from "../../server/storage/queue/purge.js";
 import { backends } from "../support/databases.js";
 import { T0, payloadFor, seedWebhook } from "./fixtures.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 describe.each(backends)("logs on $name", (backend) => {
   let database: Database;
@@ -63,7 +64,7 @@ describe.each(backends)("logs on $name", (backend) => {
     const { agent, webhook } = await seedWebhook(database);
     await finishedTestLogs(webhook.id, 2);
     await recordEvent(database, {
-      agentId: agent.id,
+      source: agentOwner(agent.id),
       event: "event_phone_call_started",
       data: {},
       occurredAt: T0,
@@ -98,7 +99,7 @@ describe.each(backends)("logs on $name", (backend) => {
   it("purge keeps the log rows of attempts still queued", async () => {
     const { agent, webhook } = await seedWebhook(database);
     await recordEvent(database, {
-      agentId: agent.id,
+      source: agentOwner(agent.id),
       event: "event_phone_call_started",
       data: {},
       occurredAt: T0,

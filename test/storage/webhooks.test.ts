@@ -10,7 +10,7 @@ import {
   createWebhook,
   deleteWebhook,
   findWebhook,
-  listEnabledWebhooksForAgent,
+  listEnabledWebhooks,
   listWebhooks,
   setWebhookEnabled,
   updateWebhook,
@@ -18,6 +18,7 @@ import {
 } from "../../server/storage/webhooks.js";
 import { backends } from "../support/databases.js";
 import { T0, payloadFor, seedAgent, seedWebhook, webhookInput } from "./fixtures.js";
+import { agentOwner } from "../../server/storage/owner.js";
 
 describe("webhookStatus", () => {
   it("a disabled webhook shows disabled, whatever its failures", () => {
@@ -42,7 +43,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
     const { agent, webhook } = await seedWebhook(database);
     expect(webhook).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      agentId: agent.id,
+      owner: agentOwner(agent.id),
       name: "My Webhook",
       webhookUrl: "https://example.com/webhook",
       webhookSecret: "optional_secret_for_hmac",
@@ -50,6 +51,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
       timeout: 30,
       maxRetries: 3,
       enabled: true,
+      includeCallEvents: false,
       consecutiveFailures: 0,
       createdAt: T0,
       updatedAt: T0,
@@ -59,49 +61,49 @@ describe.each(backends)("webhooks on $name", (backend) => {
       customHeaders: [],
       payloadTemplates: {},
     });
-    expect(await findWebhook(database, agent.id, webhook.id)).toEqual(webhook);
+    expect(await findWebhook(database, agentOwner(agent.id), webhook.id)).toEqual(webhook);
   });
 
   it("a webhook is not found through another agent", async () => {
     const { environment, webhook } = await seedWebhook(database);
     const other = await createAgent(database, { environmentId: environment.id, name: "Other", now: T0 });
-    expect(await findWebhook(database, other.id, webhook.id)).toBeUndefined();
-    expect(await updateWebhook(database, other.id, webhook.id, { name: "x" })).toBeUndefined();
-    expect(await deleteWebhook(database, other.id, webhook.id)).toBe(false);
+    expect(await findWebhook(database, agentOwner(other.id), webhook.id)).toBeUndefined();
+    expect(await updateWebhook(database, agentOwner(other.id), webhook.id, { name: "x" })).toBeUndefined();
+    expect(await deleteWebhook(database, agentOwner(other.id), webhook.id)).toBe(false);
   });
 
   it("webhooks are listed oldest first", async () => {
     const { agent } = await seedAgent(database);
-    await createWebhook(database, agent.id, webhookInput({ name: "second" }), { now: T0 + 10 });
-    await createWebhook(database, agent.id, webhookInput({ name: "first" }), { now: T0 });
-    await createWebhook(database, agent.id, webhookInput({ name: "third" }), { now: T0 + 20 });
-    expect((await listWebhooks(database, agent.id)).map((w) => w.name)).toEqual(["first", "second", "third"]);
+    await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "second" }), { now: T0 + 10 });
+    await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "first" }), { now: T0 });
+    await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "third" }), { now: T0 + 20 });
+    expect((await listWebhooks(database, agentOwner(agent.id))).map((w) => w.name)).toEqual(["first", "second", "third"]);
   });
 
   it("an update changes only the fields provided and bumps updated_at", async () => {
     const { agent, webhook } = await seedWebhook(database);
-    const updated = await updateWebhook(database, agent.id, webhook.id, { timeout: 60, events: ["event_action"] }, { now: T0 + 5000 });
+    const updated = await updateWebhook(database, agentOwner(agent.id), webhook.id, { timeout: 60, events: ["event_action"] }, { now: T0 + 5000 });
     expect(updated).toEqual({ ...webhook, timeout: 60, events: ["event_action"], updatedAt: T0 + 5000 });
-    expect(await findWebhook(database, agent.id, webhook.id)).toEqual(updated);
+    expect(await findWebhook(database, agentOwner(agent.id), webhook.id)).toEqual(updated);
   });
 
   it("an update with webhookSecret null clears the secret; leaving it out keeps it", async () => {
     const { agent, webhook } = await seedWebhook(database);
-    const kept = await updateWebhook(database, agent.id, webhook.id, { name: "Renamed" }, { now: T0 + 1 });
+    const kept = await updateWebhook(database, agentOwner(agent.id), webhook.id, { name: "Renamed" }, { now: T0 + 1 });
     expect(kept?.webhookSecret).toBe("optional_secret_for_hmac");
-    const cleared = await updateWebhook(database, agent.id, webhook.id, { webhookSecret: null }, { now: T0 + 2 });
+    const cleared = await updateWebhook(database, agentOwner(agent.id), webhook.id, { webhookSecret: null }, { now: T0 + 2 });
     expect(cleared?.webhookSecret).toBeNull();
   });
 
   it("a deleted webhook is invisible to find, list, update and a second delete", async () => {
     const { agent, webhook } = await seedWebhook(database);
-    expect(await deleteWebhook(database, agent.id, webhook.id, { now: T0 + 1 })).toBe(true);
-    expect(await findWebhook(database, agent.id, webhook.id)).toBeUndefined();
-    expect(await listWebhooks(database, agent.id)).toEqual([]);
-    expect(await listEnabledWebhooksForAgent(database, agent.id)).toEqual([]);
-    expect(await updateWebhook(database, agent.id, webhook.id, { name: "back" })).toBeUndefined();
-    expect(await setWebhookEnabled(database, agent.id, webhook.id, true)).toBeUndefined();
-    expect(await deleteWebhook(database, agent.id, webhook.id)).toBe(false);
+    expect(await deleteWebhook(database, agentOwner(agent.id), webhook.id, { now: T0 + 1 })).toBe(true);
+    expect(await findWebhook(database, agentOwner(agent.id), webhook.id)).toBeUndefined();
+    expect(await listWebhooks(database, agentOwner(agent.id))).toEqual([]);
+    expect(await listEnabledWebhooks(database, agentOwner(agent.id))).toEqual([]);
+    expect(await updateWebhook(database, agentOwner(agent.id), webhook.id, { name: "back" })).toBeUndefined();
+    expect(await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, true)).toBeUndefined();
+    expect(await deleteWebhook(database, agentOwner(agent.id), webhook.id)).toBe(false);
     // Soft: the row stays for its logs and deliveries.
     const row = await database.db.selectFrom("webhooks").select("deleted_at").where("id", "=", webhook.id).executeTakeFirst();
     expect(row?.deleted_at).toBe(T0 + 1);
@@ -109,12 +111,12 @@ describe.each(backends)("webhooks on $name", (backend) => {
 
   it("the toggle flips enabled and the enabled list follows", async () => {
     const { agent, webhook } = await seedWebhook(database);
-    const off = await setWebhookEnabled(database, agent.id, webhook.id, false, { now: T0 + 1 });
+    const off = await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, false, { now: T0 + 1 });
     expect(off).toMatchObject({ enabled: false, updatedAt: T0 + 1 });
-    expect(await listEnabledWebhooksForAgent(database, agent.id)).toEqual([]);
-    const on = await setWebhookEnabled(database, agent.id, webhook.id, true, { now: T0 + 2 });
+    expect(await listEnabledWebhooks(database, agentOwner(agent.id))).toEqual([]);
+    const on = await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, true, { now: T0 + 2 });
     expect(on?.enabled).toBe(true);
-    expect((await listEnabledWebhooksForAgent(database, agent.id)).map((w) => w.id)).toEqual([webhook.id]);
+    expect((await listEnabledWebhooks(database, agentOwner(agent.id))).map((w) => w.id)).toEqual([webhook.id]);
   });
 
   it.each([
@@ -123,7 +125,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
   ] as const)("%s a webhook cancels its queued deliveries and closes their log rows as failed", async (action, reason) => {
     const { agent, webhook } = await seedWebhook(database);
     const recorded = await recordEvent(database, {
-      agentId: agent.id,
+      source: agentOwner(agent.id),
       event: "event_phone_call_started",
       data: {},
       occurredAt: T0,
@@ -131,8 +133,8 @@ describe.each(backends)("webhooks on $name", (backend) => {
       buildPayload: payloadFor,
       now: T0,
     });
-    if (action === "disabling") await setWebhookEnabled(database, agent.id, webhook.id, false, { now: T0 + 1 });
-    else await deleteWebhook(database, agent.id, webhook.id, { now: T0 + 1 });
+    if (action === "disabling") await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, false, { now: T0 + 1 });
+    else await deleteWebhook(database, agentOwner(agent.id), webhook.id, { now: T0 + 1 });
 
     const delivery = await database.db.selectFrom("deliveries").selectAll().executeTakeFirstOrThrow();
     expect(delivery.status).toBe("cancelled");
@@ -144,7 +146,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
   it("disabling leaves a delivery under lease to finish its attempt", async () => {
     const { agent, webhook } = await seedWebhook(database);
     await recordEvent(database, {
-      agentId: agent.id,
+      source: agentOwner(agent.id),
       event: "event_phone_call_started",
       data: {},
       occurredAt: T0,
@@ -153,7 +155,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
       now: T0,
     });
     const [claimed] = await claimDueDeliveries(database, { owner: "w", limit: 10, leaseMs: 30_000, now: T0 });
-    await setWebhookEnabled(database, agent.id, webhook.id, false, { now: T0 + 1 });
+    await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, false, { now: T0 + 1 });
     const delivery = await database.db.selectFrom("deliveries").selectAll().executeTakeFirstOrThrow();
     expect(delivery).toMatchObject({ status: "pending", lease_owner: "w" });
     expect((await findLog(database, webhook.id, claimed!.logId))?.status).toBe("pending");
@@ -162,11 +164,11 @@ describe.each(backends)("webhooks on $name", (backend) => {
   it("the enabled list holds only this agent's enabled, undeleted webhooks", async () => {
     const { environment, agent } = await seedAgent(database);
     const other = await createAgent(database, { environmentId: environment.id, name: "Other", now: T0 });
-    const on = await createWebhook(database, agent.id, webhookInput({ name: "on" }), { now: T0 });
-    await createWebhook(database, agent.id, webhookInput({ name: "off", enabled: false }), { now: T0 + 1 });
-    const gone = await createWebhook(database, agent.id, webhookInput({ name: "gone" }), { now: T0 + 2 });
-    await createWebhook(database, other.id, webhookInput({ name: "theirs" }), { now: T0 + 3 });
-    await deleteWebhook(database, agent.id, gone.id);
-    expect((await listEnabledWebhooksForAgent(database, agent.id)).map((w) => w.id)).toEqual([on.id]);
+    const on = await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "on" }), { now: T0 });
+    await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "off", enabled: false }), { now: T0 + 1 });
+    const gone = await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "gone" }), { now: T0 + 2 });
+    await createWebhook(database, agentOwner(other.id), webhookInput({ name: "theirs" }), { now: T0 + 3 });
+    await deleteWebhook(database, agentOwner(agent.id), gone.id);
+    expect((await listEnabledWebhooks(database, agentOwner(agent.id))).map((w) => w.id)).toEqual([on.id]);
   });
 });

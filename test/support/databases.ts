@@ -8,13 +8,14 @@
 // or else from one embedded server started lazily for this test file. TALKOVER_TEST_BACKENDS=sqlite
 // (or postgres) narrows the list.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, inject } from "vitest";
 import { openDatabase } from "../../server/storage/db.js";
 import type { Database, Dialect } from "../../server/storage/db.js";
-import { migrations } from "../../server/storage/migrations.js";
+
 import { POSTGRES_URL_ENV } from "./global-postgres.js";
 import { createDatabase, databaseExists, renameDatabase, startPostgres, withServerLock } from "./postgres.js";
 import type { PostgresServer } from "./postgres.js";
@@ -89,7 +90,8 @@ export const postgresBackend: Backend = {
 };
 
 // Copying a migrated template is faster than migrating every test's database. The name carries a hash
-// of the migrations' code, so a server kept across runs (TEST_DATABASE_URL) never serves a stale schema.
+// of the migrations' code, so a server kept across runs (TEST_DATABASE_URL) never serves a stale schema:
+// the whole module's source, since a migration's up() may call helpers of its file (0003 does).
 const templates = new Map<string, Promise<string>>();
 
 function migratedTemplate(serverUrl: string): Promise<string> {
@@ -102,9 +104,7 @@ function migratedTemplate(serverUrl: string): Promise<string> {
 }
 
 async function makeTemplate(serverUrl: string): Promise<string> {
-  const code = Object.entries(migrations)
-    .map(([name, migration]) => name + migration.up.toString())
-    .join("\n");
+  const code = readFileSync(MIGRATIONS_SOURCE, "utf8");
   const name = `talkover_template_${createHash("sha256").update(code).digest("hex").slice(0, 12)}`;
   // Test files run in parallel workers: one makes the template, the others wait for it.
   await withServerLock(serverUrl, TEMPLATE_LOCK_KEY, async () => {
@@ -123,6 +123,7 @@ async function makeTemplate(serverUrl: string): Promise<string> {
   return name;
 }
 
+const MIGRATIONS_SOURCE = new URL("../../server/storage/migrations.ts", import.meta.url);
 const TEMPLATE_LOCK_KEY = 7_204_801;
 
 const wanted = (process.env.TALKOVER_TEST_BACKENDS ?? "sqlite,postgres").split(",").map((s) => s.trim());

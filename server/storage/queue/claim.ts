@@ -2,6 +2,8 @@
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText, preferOrderedIndexScans } from "../dialect.js";
+import { ownerOfRow } from "../owner.js";
+import type { Owner } from "../owner.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, HttpMethod } from "../webhooks.js";
 
 export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
@@ -20,7 +22,8 @@ export interface ClaimedDelivery {
   deliveryId: string;
   eventId: string;
   webhookId: string;
-  agentId: string;
+  /** Whose webhook it is, an agent or a campaign (not the worker holding the lease: that is ClaimOptions.owner). */
+  webhookOwner: Owner;
   event: string;
   /** The log row this attempt will be recorded in, and its attempt number (1 = first try). */
   logId: string;
@@ -82,7 +85,8 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "d.id as deliveryId",
         "d.event_id as eventId",
         "d.webhook_id as webhookId",
-        "w.agent_id as agentId",
+        "w.agent_id as agent_id",
+        "w.campaign_id as campaign_id",
         "w.webhook_url as webhookUrl",
         "w.webhook_secret as webhookSecret",
         "w.timeout as timeout",
@@ -113,7 +117,7 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
           deliveryId: r.deliveryId,
           eventId: r.eventId,
           webhookId: r.webhookId,
-          agentId: r.agentId,
+          webhookOwner: ownerOfRow(r),
           event: r.event,
           logId: r.logId,
           attempt: r.attempt,

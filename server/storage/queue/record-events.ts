@@ -5,6 +5,8 @@ import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { toDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
+import { ownerOfRow } from "../owner.js";
+import type { Owner } from "../owner.js";
 import type { DeliveryTable, LogTable } from "../schema.js";
 import { pendingLogRow } from "./pending-log-row.js";
 import { addToLogTotals } from "./webhook-counters.js";
@@ -18,14 +20,17 @@ export interface DeliveryIds {
 }
 
 export interface RecordEventInput {
-  agentId: string;
+  /** Who the event belongs to (events.agent_id or events.campaign_id); idempotency keys are per source. */
+  source: Owner;
+  /** Only for an agent source: the campaign its call belongs to (events.campaign_id). */
+  campaignId?: string | null;
   event: string;
   data: unknown;
   occurredAt: number;
   idempotencyKey?: string | null;
   /**
    * The webhooks to fan out to, as chosen by the caller (subscribed to `event`). Any that is disabled,
-   * deleted or not the agent's when the transaction runs is skipped.
+   * deleted or, when the transaction runs, neither the source's nor (agent source) the campaign's, is skipped.
    */
   webhookIds: readonly string[];
   /**
@@ -46,7 +51,7 @@ export interface RecordedEvent {
 
 /**
  * In one transaction, for each input in order: the event, then for each active target webhook a pending
- * delivery due now and the log row of its first attempt. A repeated (agentId, idempotencyKey) writes
+ * delivery due now and the log row of its first attempt. A repeated (source, idempotencyKey) writes
  * nothing and answers with the first event's id (also when the first is earlier in the same batch); the
  * unique index decides, so two concurrent calls cannot both insert. Batching events into one transaction
  * is how the intake keeps up under load (group commit): the webhook check and the delivery, log and counter
@@ -61,11 +66,13 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
       const now = input.now ?? Date.now();
       const key = input.idempotencyKey ?? null;
       const eventId = newId(now);
+      const { source } = input;
       const inserted = await tx.db
         .insertInto("events")
         .values({
           id: eventId,
-          agent_id: input.agentId,
+          agent_id: source.kind === "agent" ? source.id : null,
+          campaign_id: source.kind === "campaign" ? source.id : (input.campaignId ?? null),
           event: input.event,
           data: toJsonText(input.data),
           occurred_at: input.occurredAt,
@@ -74,16 +81,19 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
         })
         // On PostgreSQL this waits for a concurrent insert of the same key and then does nothing if that
         // one committed; the SELECT below (a new snapshot under READ COMMITTED) then sees its row.
-        .onConflict((oc) => oc.columns(["agent_id", "idempotency_key"]).doNothing())
+        // A campaign's own events are unique by the partial index (campaign_id, key) WHERE agent_id IS NULL:
+        // the same WHERE names that index as the conflict target.
+        .onConflict((oc) =>
+          source.kind === "agent"
+            ? oc.columns(["agent_id", "idempotency_key"]).doNothing()
+            : oc.columns(["campaign_id", "idempotency_key"]).where("agent_id", "is", null).doNothing(),
+        )
         .returning("id")
         .executeTakeFirst();
       if (inserted === undefined) {
-        const existing = await tx.db
-          .selectFrom("events")
-          .select("id")
-          .where("agent_id", "=", input.agentId)
-          .where("idempotency_key", "=", key)
-          .executeTakeFirstOrThrow();
+        let first = tx.db.selectFrom("events").select("id").where("idempotency_key", "=", key);
+        first = source.kind === "agent" ? first.where("agent_id", "=", source.id) : first.where("campaign_id", "=", source.id).where("agent_id", "is", null);
+        const existing = await first.executeTakeFirstOrThrow();
         results.push({ eventId: existing.id, deliveriesQueued: 0, replayed: true, deliveries: [] });
         continue;
       }
@@ -96,16 +106,16 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
     if (requested.length === 0) return results;
     // Read without a lock: the webhook rows are locked only by the counter update at the very end, to
     // keep that hot lock short. A webhook disabled in between gets a delivery that the claim cancels.
-    const active = new Map<string, string>();
+    const active = new Map<string, Owner>();
     for (let i = 0; i < requested.length; i += IN_LIST_CHUNK) {
       const rows = await tx.db
         .selectFrom("webhooks")
-        .select(["id", "agent_id"])
+        .select(["id", "agent_id", "campaign_id"])
         .where("id", "in", requested.slice(i, i + IN_LIST_CHUNK))
         .where("enabled", "=", toDbBoolean(tx, true))
         .where("deleted_at", "is", null)
         .execute();
-      for (const row of rows) active.set(row.id, row.agent_id);
+      for (const row of rows) active.set(row.id, ownerOfRow(row));
     }
 
     const deliveryRows: Insertable<DeliveryTable>[] = [];
@@ -113,7 +123,7 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
     const totals = new Map<string, number>();
     for (const { input, eventId, now, result } of accepted) {
       for (const webhookId of new Set(input.webhookIds)) {
-        if (active.get(webhookId) !== input.agentId) continue;
+        if (!goesTo(input, active.get(webhookId))) continue;
         const ids: DeliveryIds = { eventId, deliveryId: newId(now), webhookId, logId: newId(now) };
         result.deliveries.push(ids);
         deliveryRows.push({
@@ -142,6 +152,13 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
     await addToLogTotals(tx, totals);
     return results;
   });
+}
+
+/** Whether an event may fan out to a webhook of this owner: the source's own, or (agent source) its call's campaign's. */
+function goesTo(input: RecordEventInput, owner: Owner | undefined): boolean {
+  if (owner === undefined) return false;
+  if (owner.kind === input.source.kind && owner.id === input.source.id) return true;
+  return input.source.kind === "agent" && owner.kind === "campaign" && owner.id === (input.campaignId ?? undefined);
 }
 
 /** One event: recordEvents of one. */

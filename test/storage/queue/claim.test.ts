@@ -6,6 +6,7 @@ import { setWebhookEnabled, updateWebhook } from "../../../server/storage/webhoo
 import { T0, addWebhooks, seedWebhook } from "../fixtures.js";
 import { backends } from "../../support/databases.js";
 import { LEASE, queueTests } from "./helpers.js";
+import { agentOwner } from "../../../server/storage/owner.js";
 
 describe.each(backends)("delivery queue on $name", (backend) => {
   let database: Database;
@@ -15,14 +16,14 @@ describe.each(backends)("delivery queue on $name", (backend) => {
     it("hands out a due delivery with its webhook's current configuration and its queued attempt", async () => {
       const { agent, webhook } = await seedWebhook(database);
       const { deliveries, eventId } = await emit(agent.id, [webhook.id]);
-      await updateWebhook(database, agent.id, webhook.id, { webhookUrl: "https://example.com/v2", timeout: 10 }, { now: T0 + 1 });
+      await updateWebhook(database, agentOwner(agent.id), webhook.id, { webhookUrl: "https://example.com/v2", timeout: 10 }, { now: T0 + 1 });
       const claimed = await claim("worker-1", T0 + 2);
       expect(claimed).toEqual([
         {
           deliveryId: deliveries[0]!.deliveryId,
           eventId,
           webhookId: webhook.id,
-          agentId: agent.id,
+          webhookOwner: agentOwner(agent.id),
           event: "event_phone_call_ended",
           logId: deliveries[0]!.logId,
           attempt: 1,
@@ -95,7 +96,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       const { agent, webhook } = await seedWebhook(database);
       await emit(agent.id, [webhook.id]);
       const [leased] = await claim("crashed-worker", T0);
-      await setWebhookEnabled(database, agent.id, webhook.id, false, { now: T0 + 1 });
+      await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, false, { now: T0 + 1 });
       expect(await claim("w", T0 + LEASE + 1)).toEqual([]);
       expect(await deliveryRow(leased!.deliveryId)).toMatchObject({ status: "cancelled", lease_owner: null });
       expect(await findLog(database, webhook.id, leased!.logId)).toMatchObject({ status: "failed", error: CANCELLED_WEBHOOK_INACTIVE });

@@ -7,6 +7,7 @@ import type { AttemptOutcome } from "../../../server/storage/queue/record-attemp
 import { recordEvent } from "../../../server/storage/queue/record-events.js";
 import type { Backend } from "../../support/databases.js";
 import { T0, payloadFor } from "../fixtures.js";
+import { agentOwner, type Owner } from "../../../server/storage/owner.js";
 
 export const LEASE = 30_000;
 
@@ -21,9 +22,15 @@ export function queueTests(backend: Backend, opened: (database: Database) => voi
   const database = () => current;
 
   function emit(agentId: string, webhookIds: string[], options: { now?: number; idempotencyKey?: string } = {}) {
+    return emitFrom(agentOwner(agentId), webhookIds, options);
+  }
+
+  /** An event of any source; `campaignId` is the campaign of an agent's call. */
+  function emitFrom(source: Owner, webhookIds: string[], options: { now?: number; idempotencyKey?: string; campaignId?: string } = {}) {
     const now = options.now ?? T0;
     return recordEvent(database(), {
-      agentId,
+      source,
+      campaignId: options.campaignId,
       event: "event_phone_call_ended",
       data: { call_id: "call-uuid", duration: 45 },
       occurredAt: now - 5,
@@ -59,5 +66,5 @@ export function queueTests(backend: Backend, opened: (database: Database) => voi
     return database().db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
   }
 
-  return { emit, claim, outcome, deliveryRow };
+  return { emit, emitFrom, claim, outcome, deliveryRow };
 }

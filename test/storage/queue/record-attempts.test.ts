@@ -7,6 +7,7 @@ import { findWebhook, setWebhookEnabled } from "../../../server/storage/webhooks
 import { T0, addWebhooks, seedWebhook } from "../fixtures.js";
 import { backends } from "../../support/databases.js";
 import { LEASE, queueTests } from "./helpers.js";
+import { agentOwner } from "../../../server/storage/owner.js";
 
 describe.each(backends)("delivery queue on $name", (backend) => {
   let database: Database;
@@ -74,9 +75,9 @@ describe.each(backends)("delivery queue on $name", (backend) => {
         outcomes: [outcome(claimed[0]!, "failed"), outcome(claimed[1]!, "retrying", { nextAttemptAt: T0 + 10 })],
         now: T0 + 1,
       });
-      expect((await findWebhook(database, agent.id, webhook.id))?.consecutiveFailures).toBe(2);
+      expect((await findWebhook(database, agentOwner(agent.id), webhook.id))?.consecutiveFailures).toBe(2);
       await recordAttempts(database, { owner: "w", outcomes: [outcome(claimed[2]!, "success")], now: T0 + 2 });
-      expect((await findWebhook(database, agent.id, webhook.id))?.consecutiveFailures).toBe(0);
+      expect((await findWebhook(database, agentOwner(agent.id), webhook.id))?.consecutiveFailures).toBe(0);
     });
 
     it("within one batch the streak follows the outcomes' order", async () => {
@@ -85,7 +86,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       const [a, b, c] = await claim("w", T0);
       await database.db.updateTable("webhooks").set({ consecutive_failures: 7 }).execute();
       await recordAttempts(database, { owner: "w", outcomes: [outcome(a!, "failed"), outcome(b!, "success"), outcome(c!, "failed")], now: T0 + 1 });
-      expect((await findWebhook(database, agent.id, webhook.id))?.consecutiveFailures).toBe(1);
+      expect((await findWebhook(database, agentOwner(agent.id), webhook.id))?.consecutiveFailures).toBe(1);
     });
 
     it("an outcome is skipped once another worker holds the lease", async () => {
@@ -109,14 +110,14 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       const second = await recordAttempts(database, { owner: "w", outcomes: [retry], now: T0 + 2 });
       expect(second.skipped).toEqual([d!.deliveryId]);
       expect(await countLogs(database, webhook.id)).toBe(2);
-      expect((await findWebhook(database, agent.id, webhook.id))?.consecutiveFailures).toBe(1);
+      expect((await findWebhook(database, agentOwner(agent.id), webhook.id))?.consecutiveFailures).toBe(1);
     });
 
     it("a retry for a webhook disabled during the attempt is recorded as failed and the delivery cancelled", async () => {
       const { agent, webhook } = await seedWebhook(database);
       await emit(agent.id, [webhook.id]);
       const [d] = await claim("w", T0);
-      await setWebhookEnabled(database, agent.id, webhook.id, false, { now: T0 + 1 });
+      await setWebhookEnabled(database, agentOwner(agent.id), webhook.id, false, { now: T0 + 1 });
       await recordAttempts(database, { owner: "w", outcomes: [outcome(d!, "retrying", { nextAttemptAt: T0 + 10 })], now: T0 + 2 });
       expect(await deliveryRow(d!.deliveryId)).toMatchObject({ status: "cancelled", lease_owner: null });
       expect(await findLog(database, webhook.id, d!.logId)).toMatchObject({ status: "failed", httpStatus: 500 });
