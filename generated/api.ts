@@ -181,6 +181,13 @@ export interface paths {
          *     Statuses: `pending` (queued for delivery), `success` (the receiver answered 2xx), `failed` (non-2xx or no
          *     connection, and no attempt left), `retrying` (failed, another attempt is scheduled as per `max_retries`).
          *     Logs are kept for 30 days. Each retry, automatic or by hand, is a new row with `attempt` one higher.
+         *
+         *     **Filters.** `status`, `event`, `since` and `until` narrow the listing; each is optional and they combine
+         *     (all must hold). `since` and `until` compare with `created_at` (when the attempt was queued): `since` is
+         *     inclusive, `until` exclusive, so consecutive windows never count a row twice. With or without filters the
+         *     page keeps the same envelope and order, and `pagination.total` and `last_page` count the rows that match.
+         *     An unknown `status` or `event`, a malformed date-time, or `since` later than `until` is a 422 naming the
+         *     field.
          */
         get: operations["listWebhookLogs"];
         put?: never;
@@ -405,7 +412,9 @@ export interface paths {
         /**
          * List a campaign webhook's delivery logs
          * @description The same listing as an agent webhook's logs: its delivery attempts, newest first, paginated with `page`
-         *     and `per_page`, kept 30 days.
+         *     and `per_page`, kept 30 days, with the same filters (`status`, `event`, `since`, `until`; see
+         *     `listWebhookLogs`). A campaign webhook's log holds campaign events, the per-call events of its calls
+         *     (with `include_call_events`), and test deliveries, so `event` takes any of them.
          */
         get: operations["listCampaignWebhookLogs"];
         put?: never;
@@ -1724,6 +1733,11 @@ export interface components {
          * @enum {string}
          */
         WebhookLogStatus: "pending" | "success" | "failed" | "retrying";
+        /**
+         * @description An event name a log row can hold: an agent event, a campaign event (a campaign webhook's log holds both:
+         *     its campaign's events and, with `include_call_events`, its calls' per-call events) or `webhook.test`.
+         */
+        WebhookLogEvent: components["schemas"]["WebhookEventType"] | components["schemas"]["CampaignEventType"] | "webhook.test";
         Pagination: {
             current_page: number;
             per_page: number;
@@ -2761,6 +2775,29 @@ export interface components {
          */
         Page: number;
         /**
+         * @description Only attempts with this status (see `WebhookLogStatus`).
+         * @example failed
+         */
+        LogStatusFilter: components["schemas"]["WebhookLogStatus"];
+        /**
+         * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+         *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+         *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+         * @example event_phone_call_ended
+         */
+        LogEventFilter: components["schemas"]["WebhookLogEvent"];
+        /**
+         * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+         *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+         * @example 2025-09-03T00:00:00Z
+         */
+        LogSince: string;
+        /**
+         * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+         * @example 2025-09-04T00:00:00Z
+         */
+        LogUntil: string;
+        /**
          * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
          * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
          */
@@ -3103,6 +3140,29 @@ export interface operations {
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
+                /**
+                 * @description Only attempts with this status (see `WebhookLogStatus`).
+                 * @example failed
+                 */
+                status?: components["parameters"]["LogStatusFilter"];
+                /**
+                 * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+                 *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+                 *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+                 * @example event_phone_call_ended
+                 */
+                event?: components["parameters"]["LogEventFilter"];
+                /**
+                 * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+                 *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+                 * @example 2025-09-03T00:00:00Z
+                 */
+                since?: components["parameters"]["LogSince"];
+                /**
+                 * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+                 * @example 2025-09-04T00:00:00Z
+                 */
+                until?: components["parameters"]["LogUntil"];
             };
             header?: never;
             path: {
@@ -3493,6 +3553,29 @@ export interface operations {
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
+                /**
+                 * @description Only attempts with this status (see `WebhookLogStatus`).
+                 * @example failed
+                 */
+                status?: components["parameters"]["LogStatusFilter"];
+                /**
+                 * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+                 *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+                 *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+                 * @example event_phone_call_ended
+                 */
+                event?: components["parameters"]["LogEventFilter"];
+                /**
+                 * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+                 *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+                 * @example 2025-09-03T00:00:00Z
+                 */
+                since?: components["parameters"]["LogSince"];
+                /**
+                 * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+                 * @example 2025-09-04T00:00:00Z
+                 */
+                until?: components["parameters"]["LogUntil"];
             };
             header?: never;
             path: {

@@ -10,6 +10,7 @@ import type { Webhook, WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
 import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
+import { toLogFilter, type LogFilterQuery } from "./log-filter.js";
 import { presentLog } from "./present.js";
 
 type Schemas = components["schemas"];
@@ -75,10 +76,13 @@ export function webhookResource(ctx: AppContext) {
       return webhook;
     },
 
-    /** One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25). */
-    async logPage(webhook: Webhook, query: { page: number; per_page: number }): Promise<Schemas["WebhookLogPage"]> {
+    /**
+     * One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25), narrowed
+     * by the optional filters; `total` counts the rows that match.
+     */
+    async logPage(webhook: Webhook, query: { page: number; per_page: number } & LogFilterQuery): Promise<Schemas["WebhookLogPage"]> {
       const { page, per_page: perPage } = query;
-      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage });
+      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage }, toLogFilter(ctx.spec, query));
       return {
         success: true,
         data: rows.map(presentLog),

@@ -291,12 +291,32 @@ function eventsAt0003(db: AnyDb): TableRebuild {
   };
 }
 
+// The attempt log's filters (status, event, since/until on created_at). Each index starts like logs_by_webhook
+// and gives the same newest-first order within one status or one event, so a filtered page 1 is a short
+// backward scan and the filtered total a COUNT over one index range that never reads the table: the event
+// index carries status as its last column, so `event` + `status` counts inside it too; time ranges are ranges
+// on created_at within either index (or logs_by_webhook alone). Budget: inserts write two more index entries;
+// a status change rewrites its entries in logs_by_webhook_status and logs_by_webhook_event (on PostgreSQL,
+// with status indexed, that update is no longer HOT and writes every index of the row).
+const logFilters: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.createIndex("logs_by_webhook_status").on("logs").columns(["webhook_id", "status", "created_at", "id"]).execute();
+    await db.schema.createIndex("logs_by_webhook_event").on("logs").columns(["webhook_id", "event", "created_at", "id", "status"]).execute();
+  },
+
+  async down(db: AnyDb) {
+    await db.schema.dropIndex("logs_by_webhook_event").execute();
+    await db.schema.dropIndex("logs_by_webhook_status").execute();
+  },
+};
+
 /** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_initial": initial,
     "0002_delivery_options": deliveryOptions,
     "0003_campaigns": campaigns(dialect),
+    "0004_log_filters": logFilters,
   };
 }
 

@@ -116,6 +116,7 @@ describe.each(backends)("migration 0003 (campaigns) on $name", (backend) => {
     expect(names).toEqual(expect.arrayContaining([
       "webhooks_by_agent", "webhooks_by_campaign", "events_idempotency", "events_idempotency_by_campaign", "campaigns_by_environment",
       "deliveries_due", "deliveries_pending_by_webhook", "logs_by_webhook", "agents_by_environment",
+      "logs_by_webhook_status", "logs_by_webhook_event",
     ]));
   });
 });
