@@ -490,6 +490,47 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         });
       });
 
+      test("listWebhookLogs takes the filters status, event, since and until, alone and combined", async () => {
+        expect(testLog, "the logs step found no row").toBeDefined();
+        const at = testLog!.created_at;
+        const later = new Date(Date.parse(at) + 60_000).toISOString();
+        const matching = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "failed", event: "webhook.test", since: at, until: later } },
+        });
+        expectDocumented("listWebhookLogs", matching, 200);
+        const none = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "success", until: at } },
+        });
+        expectDocumented("listWebhookLogs", none, 200);
+        if (caps.stateful) {
+          expect(matching.data!.data.map((row) => row.id)).toContain(testLog!.id);
+          expect(matching.data!.data.every((row) => row.status === "failed" && row.event === "webhook.test")).toBe(true);
+          expect(matching.data!.pagination.total).toBe(matching.data!.data.length);
+          expect(none.data!).toMatchObject({ data: [], pagination: { total: 0, last_page: 1 } });
+        }
+      });
+
+      testIf(sendsInvalid, "an unknown status filter is 422 'The selected status is invalid.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "delivered" as "success" } },
+          ...prefer("code=422, example=status"),
+        });
+        expectDocumented("listWebhookLogs", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { status: ["The selected status is invalid."] } });
+      });
+
+      testIf(sendsInvalid, "since later than until is 422 on since", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z" } },
+          ...prefer("code=422, example=since"),
+        });
+        expectDocumented("listWebhookLogs", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: { since: ["The since field must be a date before or equal to until."] },
+        });
+      });
+
       test("the client's page iterator walks pages 1 to last_page", async () => {
         const pages: WebhookLogPage[] = [];
         for await (const page of api.logPages(target.agentId, webhook!.id, { perPage: 1 })) pages.push(page);
@@ -862,6 +903,33 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         // The campaign logs' 422 documents only the unknown-query example, which is what a mock answers.
         if (caps.stateful) {
           expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { per_page: ["The per page field must be between 1 and 100."] } });
+        }
+      });
+
+      test("listCampaignWebhookLogs takes the filters, a campaign event, an agent event or webhook.test", async () => {
+        for (const event of ["campaign.started", "event_phone_call_ended", "webhook.test"] as const) {
+          const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+            params: { path: hookOfCampaign(), query: { event, status: "pending", since: "2026-01-01T00:00:00Z", until: "2100-01-01T00:00:00.000001+02:00" } },
+          });
+          expectDocumented("listCampaignWebhookLogs", answer, 200);
+          if (caps.stateful) expect(answer.data!.pagination).toMatchObject({ total: 0, last_page: 1 });
+        }
+      });
+
+      testIf(sendsInvalid, "listCampaignWebhookLogs with an unknown event or a malformed date is 422", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hookOfCampaign(), query: { event: "campaign.exploded" as "campaign.started", since: "yesterday" } },
+          ...prefer("code=422"),
+        });
+        expectDocumented("listCampaignWebhookLogs", answer, 422);
+        if (caps.stateful) {
+          expect(answer.error).toEqual({
+            message: "The given data was invalid.",
+            errors: {
+              event: ["The selected event is invalid."],
+              since: ["The since field must be a valid date-time (RFC 3339, with a time zone)."],
+            },
+          });
         }
       });
 
