@@ -187,7 +187,14 @@ export interface paths {
          *     inclusive, `until` exclusive, so consecutive windows never count a row twice. With or without filters the
          *     page keeps the same envelope and order, and `pagination.total` and `last_page` count the rows that match.
          *     An unknown `status` or `event`, a malformed date-time, or `since` later than `until` is a 422 naming the
-         *     field.
+         *     field. Date-times may carry any time zone and up to nanoseconds; attempts are stored to the millisecond.
+         *
+         *     **Cost of `total`.** Without filters `total` is a stored counter, so any page answers in constant time.
+         *     With filters `total` is exact: it is counted in an index of the filter (one per `status`, one per `event`,
+         *     ranges on `created_at` within them), so it costs in proportion to the attempts that match `status`,
+         *     `event` or the time window, not to the whole log; a narrow filter (a rare status, a recent window)
+         *     answers as fast as the unfiltered page, while a broad one over a very large log (most of a million
+         *     attempts) takes tens to hundreds of milliseconds. Narrow a broad listing with `since`/`until`.
          */
         get: operations["listWebhookLogs"];
         put?: never;
