@@ -102,8 +102,11 @@ describe.each(backends)("migration 0003 (campaigns) on $name", (backend) => {
     await migrate(database);
     const db = database.db;
     if (database.dialect === "sqlite") expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows[0]?.foreign_keys).toBe(1);
-    await expect(db.insertInto("agents").values({ id: id(9), environment_id: id(99), name: "x", created_at: T0 }).execute()).rejects.toThrow(/foreign key/i);
     const [webhook] = await rowsOf("webhooks");
+    const [delivery] = await rowsOf("deliveries");
+    // A rebuilt table's own references, and another table's reference to a rebuilt one.
+    await expect(db.insertInto("webhooks").values({ ...webhook, id: id(9), agent_id: id(99) }).execute()).rejects.toThrow(/foreign key/i);
+    await expect(db.insertInto("deliveries").values({ ...delivery, id: id(15), webhook_id: id(99) }).execute()).rejects.toThrow(/foreign key/i);
     await expect(db.insertInto("webhooks").values({ ...webhook, id: id(10), agent_id: null }).execute()).rejects.toThrow(/check/i);
     await expect(db.insertInto("webhooks").values({ ...webhook, id: id(11), campaign_id: id(99) }).execute()).rejects.toThrow(/check|foreign key/i);
     const event = { event: "event_recording", data: "{}", occurred_at: T0, created_at: T0 };
