@@ -28,6 +28,10 @@ export interface TalkoverClient extends Client<paths> {
   logs(agentId: string, webhookId: string, options?: LogPagesOptions): AsyncGenerator<WebhookLog, void, undefined>;
   /** The same walk, one whole page (rows and `pagination`) at a time. */
   logPages(agentId: string, webhookId: string, options?: LogPagesOptions): AsyncGenerator<WebhookLogPage, void, undefined>;
+  /** `logs` for a campaign's webhook. */
+  campaignLogs(campaignId: string, webhookId: string, options?: LogPagesOptions): AsyncGenerator<WebhookLog, void, undefined>;
+  /** `logPages` for a campaign's webhook. */
+  campaignLogPages(campaignId: string, webhookId: string, options?: LogPagesOptions): AsyncGenerator<WebhookLogPage, void, undefined>;
 }
 
 export function bearerToken(token: string): Middleware {
@@ -47,10 +51,12 @@ export function createTalkoverClient(options: TalkoverClientOptions): TalkoverCl
   const client = createClient<paths>({ baseUrl, fetch });
   client.use(bearerToken(token));
   return Object.assign(client, {
-    logs: (agentId: string, webhookId: string, pageOptions?: LogPagesOptions) =>
-      logRows(client, agentId, webhookId, pageOptions),
-    logPages: (agentId: string, webhookId: string, pageOptions?: LogPagesOptions) =>
-      logPages(client, agentId, webhookId, pageOptions),
+    logs: (agentId: string, webhookId: string, pageOptions?: LogPagesOptions) => logRows(client, { agentId }, webhookId, pageOptions),
+    logPages: (agentId: string, webhookId: string, pageOptions?: LogPagesOptions) => logPages(client, { agentId }, webhookId, pageOptions),
+    campaignLogs: (campaignId: string, webhookId: string, pageOptions?: LogPagesOptions) =>
+      logRows(client, { campaignId }, webhookId, pageOptions),
+    campaignLogPages: (campaignId: string, webhookId: string, pageOptions?: LogPagesOptions) =>
+      logPages(client, { campaignId }, webhookId, pageOptions),
   });
 }
 

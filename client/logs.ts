@@ -1,4 +1,4 @@
-// Walks every page of a webhook's delivery logs. Pages are numbered from 1 and `pagination.last_page` says
+// Walks every page of a webhook's delivery logs (an agent's webhook or a campaign's: the same listing). Pages are numbered from 1 and `pagination.last_page` says
 // where they end; an empty page ends the walk too, so a misbehaving server cannot make it loop forever.
 import type { Client } from "openapi-fetch";
 import type { operations, paths } from "../generated/api.js";
@@ -34,18 +34,30 @@ export interface LogPagesOptions {
   startPage?: number;
 }
 
+/** Whose webhook: an agent's or a campaign's. */
+export type WebhookOwner = { agentId: string } | { campaignId: string };
+
+function getPage(client: Client<paths>, owner: WebhookOwner, webhookId: string, query: NonNullable<ListLogs["parameters"]["query"]>) {
+  if ("agentId" in owner) {
+    return client.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+      params: { path: { agent_id: owner.agentId, webhook_id: webhookId }, query },
+    });
+  }
+  return client.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+    params: { path: { campaign_id: owner.campaignId, webhook_id: webhookId }, query },
+  });
+}
+
 export async function* logPages(
   client: Client<paths>,
-  agentId: string,
+  owner: WebhookOwner,
   webhookId: string,
   { perPage, startPage = 1 }: LogPagesOptions = {},
 ): AsyncGenerator<WebhookLogPage, void, undefined> {
   for (let page = startPage; ; page++) {
     const query: NonNullable<ListLogs["parameters"]["query"]> = { page };
     if (perPage !== undefined) query.per_page = perPage;
-    const { data, error, response } = await client.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
-      params: { path: { agent_id: agentId, webhook_id: webhookId }, query },
-    });
+    const { data, error, response } = await getPage(client, owner, webhookId, query);
     if (!data) throw new TalkoverApiError<ListLogsErrorBody>(response.status, error, response);
     yield data;
     if (data.data.length === 0 || page >= data.pagination.last_page) return;
@@ -54,9 +66,9 @@ export async function* logPages(
 
 export async function* logRows(
   client: Client<paths>,
-  agentId: string,
+  owner: WebhookOwner,
   webhookId: string,
   options?: LogPagesOptions,
 ): AsyncGenerator<WebhookLog, void, undefined> {
-  for await (const page of logPages(client, agentId, webhookId, options)) yield* page.data;
+  for await (const page of logPages(client, owner, webhookId, options)) yield* page.data;
 }

@@ -17,6 +17,12 @@ export type WebhookLogStatus = Schemas["WebhookLogStatus"];
 export type Pagination = Schemas["Pagination"];
 export type EventIntake = Schemas["EventIntake"];
 
+// Campaign webhooks: an agent webhook's model with `campaign_id`, campaign `events` and `include_call_events`
+export type CampaignWebhook = Schemas["CampaignWebhook"];
+export type CampaignWebhookCreate = Schemas["CampaignWebhookCreate"];
+export type CampaignWebhookUpdate = Schemas["CampaignWebhookUpdate"];
+export type CampaignEventIntake = Schemas["CampaignEventIntake"];
+
 // Delivery options
 export type HttpMethod = Schemas["HttpMethod"];
 export type AuthorizationScheme = Schemas["AuthorizationScheme"];
@@ -28,6 +34,8 @@ export type PayloadTemplates = Schemas["PayloadTemplates"];
 /** One of the 22 agent events a webhook can subscribe to (`event_phone_call_started`, …). */
 export type WebhookEventName = Schemas["WebhookEventType"];
 export type AvailableEvents = Schemas["AvailableEvents"];
+/** One of the 13 events a campaign webhook can subscribe to (`campaign.started`, `campaign_call.failed`, …). */
+export type CampaignEventName = Schemas["CampaignEventType"];
 
 // Response bodies
 export type WebhookListResponse = Schemas["WebhookListResponse"];
@@ -40,6 +48,13 @@ export type WebhookLogPage = Schemas["WebhookLogPage"];
 export type RetryQueuedResponse = Schemas["RetryQueuedResponse"];
 export type EventAcceptedResponse = Schemas["EventAcceptedResponse"];
 export type SuccessMessage = Schemas["SuccessMessage"];
+export type CampaignWebhookListResponse = Schemas["CampaignWebhookListResponse"];
+export type CampaignWebhookResponse = Schemas["CampaignWebhookResponse"];
+export type CampaignWebhookCreatedResponse = Schemas["CampaignWebhookCreatedResponse"];
+export type CampaignWebhookUpdatedResponse = Schemas["CampaignWebhookUpdatedResponse"];
+export type CampaignWebhookToggledResponse = Schemas["CampaignWebhookToggledResponse"];
+export type CampaignWebhookTestResponse = Schemas["CampaignWebhookTestResponse"];
+export type CampaignRetryQueuedResponse = Schemas["CampaignRetryQueuedResponse"];
 export type HealthStatus = Schemas["HealthStatus"];
 
 // Error bodies (returned as `error` by the client, never thrown)
@@ -50,7 +65,9 @@ export type NotRetriableError = Schemas["NotRetriableError"];
 
 /**
  * Every body Talkover POSTs to a receiver: the union of the `webhooks:` section of openapi.yaml
- * (the 22 `*Event` schemas and `WebhookTestEvent`). Narrow it with `switch (delivery.event)`.
+ * (the 22 agent `*Event` schemas, the 13 campaign ones and `WebhookTestEvent`). Narrow it with
+ * `switch (delivery.event)`; `event_recording` is both an agent and a campaign event, so
+ * `DeliveryOf<"event_recording">` is either body.
  */
 export type WebhookDelivery = {
   [Name in keyof webhooks]: webhooks[Name]["post"]["requestBody"]["content"]["application/json"];

@@ -235,6 +235,226 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaigns/{campaign_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a campaign's webhooks
+         * @description Returns every webhook of the campaign, oldest first, together with the campaign catalogue of events
+         *     (`available_events`: an array of event names, as Talkover documents it; the agent list answers an
+         *     object of descriptions instead). Not paginated: a campaign has few webhooks.
+         */
+        get: operations["listCampaignWebhooks"];
+        put?: never;
+        /**
+         * Create a campaign webhook
+         * @description Subscribes an endpoint to some of the campaign's events, with the fields and rules of an agent webhook
+         *     (delivery options included) plus `include_call_events`: when `true`, every per-call event of the
+         *     calls this campaign places (the agent catalogue: `event_phone_call_ended`, …) is delivered to it too,
+         *     whatever its `events` list, which names campaign events only. Defaults as for agent webhooks, and
+         *     `include_call_events: false`.
+         *
+         *     Talkover's page shows a thinner answer (no `message`, `webhook_url` or `status`); this one is a
+         *     superset, the same model as an agent webhook with `campaign_id` in place of `agent_id`. Answers `201`.
+         */
+        post: operations["createCampaignWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Show a campaign webhook
+         * @description Returns one webhook of the campaign. The `webhook_secret` is never returned.
+         */
+        get: operations["showCampaignWebhook"];
+        /**
+         * Update a campaign webhook
+         * @description A partial update, as for agent webhooks: only the fields sent change, with the rules of create and no
+         *     defaults. Talkover's page shows `{id, events, include_call_events, updated_at}` in `data`; this answer
+         *     is the whole webhook, a superset.
+         */
+        put: operations["updateCampaignWebhook"];
+        post?: never;
+        /**
+         * Delete a campaign webhook
+         * @description Deletes the webhook: it receives nothing more and its queued deliveries are cancelled. Its past
+         *     delivery logs are kept for the retention period (30 days) but, as the webhook itself, answer 404.
+         */
+        delete: operations["deleteCampaignWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/toggle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Enable or disable a campaign webhook
+         * @description Flips `enabled`; takes no body. Disabling cancels the webhook's queued deliveries.
+         */
+        patch: operations["toggleCampaignWebhook"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test delivery
+         * @description Fires one synthetic event matching the webhook's subscribed events: the first event of its `events`,
+         *     with the example body of that event under **Campaign webhook events**, the campaign's and the
+         *     delivery's ids filled in. It is sent now, signed, with the webhook's delivery options and bounded by
+         *     its `timeout`, logged under that event name and never retried. A disabled webhook can be tested too.
+         *
+         *     As for agent webhooks, the call succeeds (`200`) whether or not the receiver did: `success` says
+         *     which, and `data` carries the receiver's status and time whenever it answered. Takes no body.
+         */
+        post: operations["testCampaignWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a campaign webhook's delivery logs
+         * @description The same listing as an agent webhook's logs: its delivery attempts, newest first, paginated with `page`
+         *     and `per_page`, kept 30 days.
+         */
+        get: operations["listCampaignWebhookLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+                /**
+                 * @description UUID of the log row (one delivery attempt).
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                log_id: components["parameters"]["LogId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a delivery by hand
+         * @description As for agent webhooks: queues a new attempt of the delivery behind this log row, with the webhook's
+         *     current configuration, as a new row with `attempt` one higher. Talkover's page answers `log_id` and
+         *     `original_log_id`; `queued_at` is added. Not retriable (422 `LOG_NOT_RETRIABLE`): a success, a test
+         *     delivery, a log past retention, a disabled webhook.
+         */
+        post: operations["retryCampaignWebhookLog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/v1/agents/{agent_id}/events": {
         parameters: {
             query?: never;
@@ -266,6 +486,38 @@ export interface paths {
          *     event again after that many seconds with the same `idempotency_key`, and it is recorded once.
          */
         post: operations["ingestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/campaigns/{campaign_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand a campaign event to the delivery engine
+         * @description Used by Talkover's campaign platform; the campaign counterpart of **Hand an event to the delivery
+         *     engine** (`ingestEvent`), with the same guarantees, body and answer. The event and one delivery for each
+         *     enabled webhook of the campaign subscribed to it are stored in one transaction before the `202`.
+         *     Idempotency keys are per campaign.
+         *
+         *     Per-call events of a campaign's calls are not sent here: hand them to the agent's intake with the
+         *     call's `campaign_id`, and they reach the campaign's webhooks that have `include_call_events`.
+         */
+        post: operations["ingestCampaignEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -800,6 +1052,301 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "campaign/campaign.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign was created
+         * @description A campaign was created, as a `draft`: it places no call until it is started. Its phone numbers are all queued.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.created`.
+         */
+        post: operations["campaignCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign started placing calls
+         * @description The campaign started placing calls: on its first start, and again each time a paused campaign resumes (`resumed:
+         *     true`).
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.started`.
+         */
+        post: operations["campaignStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.paused": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign was paused
+         * @description The campaign stopped placing calls, by hand (`paused_by: user`) or by the platform (`paused_by: system`, with a
+         *     `reason`). Calls already in progress go on to their end.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.paused`.
+         */
+        post: operations["campaignPaused"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign finished placing calls
+         * @description Every phone number of the campaign is completed or failed: it places no more calls. Carries the final counts.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.completed`.
+         */
+        post: operations["campaignCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Campaign settings were changed
+         * @description Settings of the campaign changed: `changed_fields` names them, and `data` is the campaign after the change. A
+         *     change of status alone sends `campaign.started`, `campaign.paused` or `campaign.completed` instead.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign.updated`.
+         */
+        post: operations["campaignUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.queued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign was queued
+         * @description A phone number of the campaign entered the call queue (when the campaign starts, or when a number is added to a
+         *     running campaign). Sent once per number: later attempts are announced by `campaign_call.retry_scheduled`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.queued`.
+         */
+        post: operations["campaignCallQueued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.started": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign started dialling
+         * @description An attempt at a phone number of the campaign started dialling. Each attempt has its own `call_id`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.started`.
+         */
+        post: operations["campaignCallStarted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign ended
+         * @description A call of the campaign was answered (by a person, or by a voicemail the agent left a message on) and has ended.
+         *     No further attempt is made at its phone number.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.completed`.
+         */
+        post: operations["campaignCallCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.retry_scheduled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A failed call of the campaign will be tried again
+         * @description An attempt failed (`failure_reason`) and the phone number has attempts left: the next one is scheduled for
+         *     `next_attempt_at`, as a new call with a new `call_id`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.retry_scheduled`.
+         */
+        post: operations["campaignCallRetryScheduled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/campaign_call.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A call of the campaign failed with no attempt left
+         * @description The last attempt at a phone number of the campaign failed (`failure_reason`), or the number cannot be called at
+         *     all (`invalid_number`): the campaign makes no further attempt at it.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `campaign_call.failed`.
+         */
+        post: operations["campaignCallFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recording of a campaign call is available
+         * @description The recording of a call of the campaign is available. The data is that of the agent event `event_recording`.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_recording`.
+         */
+        post: operations["campaignEventRecording"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_call_transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transcript of a campaign call is available
+         * @description The transcript of a call of the campaign is available, once the call has ended: every turn of the conversation,
+         *     in order, with its speaker and its times.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_call_transcript`.
+         */
+        post: operations["campaignEventCallTranscript"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "campaign/event_call_report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post-call report of a campaign call is available
+         * @description The post-call report of a call of the campaign is available, once the call has ended: the agent's summary of the
+         *     conversation, its outcome, the callee's sentiment and the structured fields configured for the campaign.
+         *
+         *     Sent to every enabled webhook of the campaign whose `events` include `event_call_report`.
+         */
+        post: operations["campaignEventCallReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.test": {
         parameters: {
             query?: never;
@@ -981,6 +1528,27 @@ export interface components {
             event_user_disconnected?: components["schemas"]["PayloadTemplate"];
             event_client_connected?: components["schemas"]["PayloadTemplate"];
             event_client_disconnected?: components["schemas"]["PayloadTemplate"];
+        };
+        /**
+         * @description A campaign webhook's payload templates: as for agent webhooks (`PayloadTemplates`), keyed by the
+         *     campaign events the webhook is subscribed to, with the variables of each event's body under **Campaign
+         *     webhook events** plus `campaign.id` and `campaign.name` (`agent.*` is the campaign's agent, empty when
+         *     it has none). Per-call events delivered because of `include_call_events` always use the default body.
+         */
+        CampaignPayloadTemplates: {
+            "campaign.created"?: components["schemas"]["PayloadTemplate"];
+            "campaign.started"?: components["schemas"]["PayloadTemplate"];
+            "campaign.paused"?: components["schemas"]["PayloadTemplate"];
+            "campaign.completed"?: components["schemas"]["PayloadTemplate"];
+            "campaign.updated"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.queued"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.started"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.completed"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.retry_scheduled"?: components["schemas"]["PayloadTemplate"];
+            "campaign_call.failed"?: components["schemas"]["PayloadTemplate"];
+            event_recording?: components["schemas"]["PayloadTemplate"];
+            event_call_transcript?: components["schemas"]["PayloadTemplate"];
+            event_call_report?: components["schemas"]["PayloadTemplate"];
         };
         /** @description A template body for one event; any JSON value (an object, array, string, number, boolean or null). */
         PayloadTemplate: unknown;
@@ -1184,6 +1752,198 @@ export interface components {
                 queued_at: string;
             };
         };
+        /**
+         * @description A campaign webhook as the API returns it: an agent webhook's fields with `campaign_id` in place of
+         *     `agent_id`, campaign `events`, and `include_call_events`. The `webhook_secret` and
+         *     `authorization_credentials` are write-only and never returned.
+         */
+        CampaignWebhook: {
+            /**
+             * Format: uuid
+             * @description Unique identifier of the webhook.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description UUID of the campaign this webhook belongs to.
+             */
+            campaign_id: string;
+            /** @description Name of the webhook. */
+            name: string;
+            /**
+             * Format: uri
+             * @description URL the deliveries are sent to.
+             */
+            webhook_url: string;
+            /** @description The campaign events this webhook is subscribed to. */
+            events: components["schemas"]["CampaignEventType"][];
+            /** @description Whether the per-call events of the campaign's calls are delivered too. */
+            include_call_events: boolean;
+            /** @description Time limit of one delivery attempt, in seconds. */
+            timeout: number;
+            /** @description Automatic retries after a failed attempt. */
+            max_retries: number;
+            /** @description Whether the webhook receives deliveries. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When the webhook was created (ISO 8601, UTC, microseconds).
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the webhook was last changed.
+             */
+            updated_at: string;
+            /** @description Number of events the webhook is subscribed to. */
+            events_count: number;
+            status: components["schemas"]["WebhookStatus"];
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            /** @description The custom headers, values masked as for agent webhooks. */
+            custom_headers?: components["schemas"]["CustomHeader"][];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
+        };
+        /** @description The campaign events to subscribe to; at least one, each from the campaign catalogue, no repeats. */
+        CampaignWebhookEvents: components["schemas"]["CampaignEventType"][];
+        /**
+         * @description When `true`, also delivers per-call events for calls in this campaign (in addition to campaign-level
+         *     events): every event of the agent catalogue handed over with this campaign's id, whatever `events`
+         *     says, in the agent envelope with `campaign_id`. To receive only some per-call events, subscribe an
+         *     agent webhook instead.
+         */
+        IncludeCallEvents: boolean;
+        /** @description A new campaign webhook. Fields not listed here are rejected. */
+        CampaignWebhookCreate: {
+            name: components["schemas"]["WebhookName"];
+            webhook_url: components["schemas"]["WebhookUrl"];
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+            events: components["schemas"]["CampaignWebhookEvents"];
+            /**
+             * @description When `true`, also delivers per-call events for calls in this campaign (in addition to campaign-level
+             *     events); see `IncludeCallEvents`.
+             * @default false
+             */
+            include_call_events?: boolean;
+            /**
+             * @description Time limit of one delivery attempt in seconds, 5 to 120.
+             * @default 30
+             */
+            timeout?: number;
+            /**
+             * @description Automatic retries after a failed attempt, 0 to 10.
+             * @default 3
+             */
+            max_retries?: number;
+            /**
+             * @description Whether the webhook receives deliveries.
+             * @default true
+             */
+            enabled?: boolean;
+            /** @default POST */
+            http_method?: components["schemas"]["HttpMethod"];
+            /** @default none */
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
+        };
+        /** @description A partial update; only the fields sent change. Same rules as on create, no defaults. */
+        CampaignWebhookUpdate: {
+            name?: components["schemas"]["WebhookName"];
+            webhook_url?: components["schemas"]["WebhookUrl"];
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+            events?: components["schemas"]["CampaignWebhookEvents"];
+            include_call_events?: components["schemas"]["IncludeCallEvents"];
+            /** @description Time limit of one delivery attempt in seconds, 5 to 120. */
+            timeout?: number;
+            /** @description Automatic retries after a failed attempt, 0 to 10. */
+            max_retries?: number;
+            /** @description Whether the webhook receives deliveries. */
+            enabled?: boolean;
+            http_method?: components["schemas"]["HttpMethod"];
+            authorization_scheme?: components["schemas"]["AuthorizationScheme"];
+            authorization_credentials?: components["schemas"]["AuthorizationCredentials"];
+            custom_headers?: components["schemas"]["CustomHeaders"];
+            payload_templates?: components["schemas"]["CampaignPayloadTemplates"];
+        };
+        CampaignWebhookListResponse: {
+            /** @constant */
+            success: true;
+            data: {
+                webhooks: components["schemas"]["CampaignWebhook"][];
+                /** @description The campaign events catalogue, names only, in the order of `CampaignEventType`. */
+                available_events: components["schemas"]["CampaignEventType"][];
+            };
+        };
+        CampaignWebhookResponse: {
+            /** @constant */
+            success: true;
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookCreatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook created successfully";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookUpdatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook updated successfully";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        CampaignWebhookToggledResponse: {
+            /** @constant */
+            success: true;
+            /** @enum {string} */
+            message: "Webhook enabled" | "Webhook disabled";
+            data: components["schemas"]["CampaignWebhook"];
+        };
+        /** @description What the receiver did with the test delivery. `data` is present whenever the receiver answered. */
+        CampaignWebhookTestResponse: {
+            /** @description True when the receiver answered 2xx within the timeout. */
+            success: boolean;
+            /** @description `Test payload dispatched`, or `Webhook test failed: <reason>`. */
+            message: string;
+            data?: {
+                /** @description The receiver's HTTP status code. */
+                status_code: number;
+                /** @description Time to the receiver's full answer, in milliseconds. */
+                response_time: number;
+            };
+        };
+        CampaignRetryQueuedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook retry queued";
+            data: {
+                /** @description The new log row, `pending` until the attempt is made. */
+                log_id: string;
+                /** @description The log row that was retried. */
+                original_log_id: string;
+                /** Format: date-time */
+                queued_at: string;
+            };
+        };
+        /** @description An event of a campaign from Talkover's campaign platform. */
+        CampaignEventIntake: {
+            event: components["schemas"]["CampaignEventType"];
+            /** @description The event's data, delivered as the body's `data` (see **Campaign webhook events**). */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When the event happened; defaults to the time of this call.
+             */
+            occurred_at?: string;
+            /** @description A key unique per event of this campaign; a repeated key queues nothing new. */
+            idempotency_key?: string;
+        };
         /** @description An event from Talkover's call platform. */
         EventIntake: {
             event: components["schemas"]["WebhookEventType"];
@@ -1198,6 +1958,13 @@ export interface components {
             occurred_at?: string;
             /** @description A key unique per event of this agent; a repeated key queues nothing new. */
             idempotency_key?: string;
+            /**
+             * Format: uuid
+             * @description The campaign the call belongs to, when it does: the event then also goes, once each, to the campaign's
+             *     enabled webhooks with `include_call_events`, and every body of it carries `campaign_id`. A campaign
+             *     that is not of the agent's environment is a 422.
+             */
+            campaign_id?: string;
         };
         EventAcceptedResponse: {
             /** @constant */
@@ -1317,6 +2084,270 @@ export interface components {
             data: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * @description The campaign a `campaign.*` event is about, as it stands when the event happens. The four counts always
+         *     add up to `calls_total`: every phone number of the campaign is queued, in progress, completed or failed.
+         */
+        CampaignData: {
+            /** @description The campaign's name. */
+            name: string;
+            /**
+             * @description `draft` until it is started, `running` while it places calls, `paused` when stopped by hand or by the
+             *     platform, `completed` once every phone number is completed or failed.
+             * @enum {string}
+             */
+            status: "draft" | "running" | "paused" | "completed";
+            /** @description Phone numbers in the campaign: one campaign call each, whatever its number of attempts. */
+            calls_total: number;
+            /** @description Calls waiting for an attempt (never dialled yet, or with a retry scheduled). */
+            calls_queued: number;
+            /** @description Calls being dialled or talking now. */
+            calls_in_progress: number;
+            /** @description Calls that ended after being answered (`campaign_call.completed`). */
+            calls_completed: number;
+            /** @description Calls that failed with no attempt left (`campaign_call.failed`). */
+            calls_failed: number;
+        };
+        CampaignCreatedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            created_at: string;
+        };
+        CampaignStartedData: components["schemas"]["CampaignData"] & {
+            /**
+             * Format: date-time
+             * @description When the campaign started placing calls this time.
+             */
+            started_at: string;
+            /** @description `false` on the first start, `true` when a paused campaign resumes. */
+            resumed: boolean;
+        };
+        CampaignPausedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            paused_at: string;
+            /**
+             * @description `user` when paused from the dashboard or the API, `system` when the platform paused it (see `reason`).
+             * @enum {string}
+             */
+            paused_by: "user" | "system";
+            /** @description Why the platform paused the campaign (only with `paused_by` `system`). */
+            reason?: string;
+        };
+        CampaignCompletedData: components["schemas"]["CampaignData"] & {
+            /**
+             * Format: date-time
+             * @description When the campaign first started.
+             */
+            started_at: string;
+            /** Format: date-time */
+            completed_at: string;
+        };
+        CampaignUpdatedData: components["schemas"]["CampaignData"] & {
+            /** Format: date-time */
+            updated_at: string;
+            /** @description The campaign settings that changed (`name`, `max_attempts`, `calling_hours`, …); `data` holds the campaign after the change. */
+            changed_fields: string[];
+        };
+        /**
+         * @description The campaign call a `campaign_call.*` event is about: one attempt at one phone number of the campaign.
+         *     Each attempt is a call of its own, with its own `call_id`: the per-call events of that attempt
+         *     (`event_phone_call_started`, `event_recording`, …) carry the same `call_id`.
+         */
+        CampaignCallData: {
+            /** @description Id of the call of this attempt. */
+            call_id: string;
+            /** @description Which attempt at this phone number this is, from 1. */
+            attempt: number;
+            /** @description How many attempts the campaign makes at a phone number before it fails. */
+            max_attempts: number;
+            /** @description Called number, E.164. */
+            to_number: string;
+            /** @description Calling number, E.164. */
+            from_number?: string;
+            /**
+             * @description The campaign call's status after the event.
+             * @enum {string}
+             */
+            status: "queued" | "dialing" | "completed" | "retry_scheduled" | "failed";
+            /** @description The variables given with this phone number when it was added to the campaign. */
+            context?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description Why an attempt failed: `busy`; `no_answer` (it rang until the campaign's ring timeout);
+         *     `voicemail` (a voicemail answered and the campaign leaves no messages); `rejected` (declined or
+         *     blocked by the callee or the carrier); `invalid_number` (not a reachable number); `error` (the
+         *     platform or the carrier failed).
+         * @enum {string}
+         */
+        CampaignCallFailureReason: "busy" | "no_answer" | "voicemail" | "rejected" | "invalid_number" | "error";
+        CampaignCallQueuedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "queued";
+            /** Format: date-time */
+            queued_at: string;
+            /**
+             * Format: date-time
+             * @description The earliest time it will be dialled (the campaign's calling hours); absent when it is due at once.
+             */
+            scheduled_at?: string;
+        };
+        CampaignCallStartedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "dialing";
+            /** Format: date-time */
+            started_at: string;
+        };
+        CampaignCallCompletedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "completed";
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            ended_at: string;
+            /** @description Duration of the call in seconds, from answer to hang-up. */
+            duration: number;
+            /**
+             * @description `voicemail` when the agent left a message.
+             * @enum {string}
+             */
+            answered_by?: "human" | "voicemail";
+            /** @enum {string} */
+            ended_by?: "agent" | "user" | "system";
+        };
+        CampaignCallRetryScheduledData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "retry_scheduled";
+            failure_reason: components["schemas"]["CampaignCallFailureReason"];
+            /**
+             * Format: date-time
+             * @description When attempt `attempt` + 1 will be dialled, at the earliest.
+             */
+            next_attempt_at: string;
+        };
+        CampaignCallFailedData: components["schemas"]["CampaignCallData"] & {
+            /** @constant */
+            status: "failed";
+            failure_reason: components["schemas"]["CampaignCallFailureReason"];
+            /** @description Details of the failure, when the platform or the carrier gave some. */
+            failure_message?: string;
+            /** Format: date-time */
+            failed_at: string;
+        };
+        CallTranscriptData: components["schemas"]["CallData"] & {
+            /**
+             * Format: date-time
+             * @description When the call was answered; the turns' `start` and `end` count from here.
+             */
+            started_at?: string;
+            /** @description Language of the conversation (BCP 47). */
+            language?: string;
+            /** @description What was said, in order, one item per turn. */
+            turns: {
+                /** @enum {string} */
+                role: "agent" | "user";
+                text: string;
+                /** @description Seconds from `started_at` to the start of the turn. */
+                start: number;
+                /** @description Seconds from `started_at` to the end of the turn. */
+                end: number;
+            }[];
+        };
+        CallReportData: components["schemas"]["CallData"] & {
+            /** @description A short summary of the conversation, written by the agent's post-call analysis. */
+            summary: string;
+            /** @description The outcome the analysis chose, one of those configured for the campaign (`appointment_booked`, `not_interested`, …). */
+            outcome: string;
+            /**
+             * @description The callee's overall sentiment.
+             * @enum {string}
+             */
+            sentiment?: "positive" | "neutral" | "negative";
+            /** @description Duration of the call in seconds. */
+            duration?: number;
+            /** @description The structured fields the analysis extracted, as configured for the campaign (names and values are yours). */
+            fields?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description Body of a `campaign.created` delivery to a campaign webhook: campaign was created. */
+        CampaignCreatedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.created";
+            data: components["schemas"]["CampaignCreatedData"];
+        };
+        /** @description Body of a `campaign.started` delivery to a campaign webhook: campaign started placing calls. */
+        CampaignStartedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.started";
+            data: components["schemas"]["CampaignStartedData"];
+        };
+        /** @description Body of a `campaign.paused` delivery to a campaign webhook: campaign was paused. */
+        CampaignPausedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.paused";
+            data: components["schemas"]["CampaignPausedData"];
+        };
+        /** @description Body of a `campaign.completed` delivery to a campaign webhook: campaign finished placing calls. */
+        CampaignCompletedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.completed";
+            data: components["schemas"]["CampaignCompletedData"];
+        };
+        /** @description Body of a `campaign.updated` delivery to a campaign webhook: campaign settings were changed. */
+        CampaignUpdatedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign.updated";
+            data: components["schemas"]["CampaignUpdatedData"];
+        };
+        /** @description Body of a `campaign_call.queued` delivery to a campaign webhook: a call of the campaign was queued. */
+        CampaignCallQueuedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.queued";
+            data: components["schemas"]["CampaignCallQueuedData"];
+        };
+        /** @description Body of a `campaign_call.started` delivery to a campaign webhook: a call of the campaign started dialling. */
+        CampaignCallStartedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.started";
+            data: components["schemas"]["CampaignCallStartedData"];
+        };
+        /** @description Body of a `campaign_call.completed` delivery to a campaign webhook: a call of the campaign ended. */
+        CampaignCallCompletedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.completed";
+            data: components["schemas"]["CampaignCallCompletedData"];
+        };
+        /** @description Body of a `campaign_call.retry_scheduled` delivery to a campaign webhook: a failed call of the campaign will be tried again. */
+        CampaignCallRetryScheduledEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.retry_scheduled";
+            data: components["schemas"]["CampaignCallRetryScheduledData"];
+        };
+        /** @description Body of a `campaign_call.failed` delivery to a campaign webhook: a call of the campaign failed with no attempt left. */
+        CampaignCallFailedEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "campaign_call.failed";
+            data: components["schemas"]["CampaignCallFailedData"];
+        };
+        /** @description Body of a `event_recording` delivery to a campaign webhook: recording of a campaign call is available. */
+        CampaignEventRecordingEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_recording";
+            data: components["schemas"]["RecordingData"];
+        };
+        /** @description Body of a `event_call_transcript` delivery to a campaign webhook: transcript of a campaign call is available. */
+        CampaignEventCallTranscriptEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_call_transcript";
+            data: components["schemas"]["CallTranscriptData"];
+        };
+        /** @description Body of a `event_call_report` delivery to a campaign webhook: post-call report of a campaign call is available. */
+        CampaignEventCallReportEvent: components["schemas"]["CampaignWebhookEnvelope"] & {
+            /** @constant */
+            event: "event_call_report";
+            data: components["schemas"]["CallReportData"];
         };
         /** @description The call an event belongs to. */
         CallData: {
@@ -1595,6 +2626,24 @@ export interface components {
                 "application/json": components["schemas"]["ErrorMessage"];
             };
         };
+        /** @description The campaign does not exist in this environment. */
+        CampaignNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
+        /** @description The campaign, or the webhook, does not exist in this environment. */
+        CampaignWebhookNotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
         /** @description An unknown query parameter was sent. */
         ValidationFailed: {
             headers: {
@@ -1686,6 +2735,11 @@ export interface components {
          * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
          */
         AgentId: string;
+        /**
+         * @description UUID of the campaign.
+         * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+         */
+        CampaignId: string;
         /**
          * @description UUID of the webhook.
          * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
@@ -2148,6 +3202,388 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listCampaignWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign's webhooks and the campaign events catalogue. */
+            200: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookListResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignWebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description The webhook was created. */
+            201: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookCreatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The body is invalid; every failing field is listed with its messages. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    showCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignWebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook as updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookUpdatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A field sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessMessage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    toggleCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook after the flip. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookToggledResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    testCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test was attempted; `success` says whether the receiver accepted it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignWebhookTestResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listCampaignWebhookLogs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Items per page, 1 to 100.
+                 * @example 50
+                 */
+                per_page?: components["parameters"]["PerPage"];
+                /**
+                 * @description Page number, from 1. A page past the last is empty.
+                 * @example 1
+                 */
+                page?: components["parameters"]["Page"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the webhook's attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookLogPage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    retryCampaignWebhookLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+                /**
+                 * @description UUID of the log row (one delivery attempt).
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                log_id: components["parameters"]["LogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new attempt is queued. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignRetryQueuedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The campaign, webhook or log does not exist in this environment. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description The log cannot be retried. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotRetriableError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     ingestEvent: {
         parameters: {
             query?: never;
@@ -2187,6 +3623,79 @@ export interface operations {
                 };
             };
             404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The event is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /**
+             * @description Event intake is off on this server (no service token configured), or the server cannot reach its
+             *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
+             */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    ingestCampaignEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignEventIntake"];
+            };
+        };
+        responses: {
+            /** @description The event is stored and its deliveries queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventAcceptedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            /** @description The service token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
+            /** @description The campaign does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             /** @description The event is invalid. */
@@ -3452,6 +4961,802 @@ export interface operations {
                  *     }
                  */
                 "application/json": components["schemas"]["ClientDisconnectedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.created",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-03T14:02:11.482913Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "draft",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 250,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 0,
+                 *         "calls_failed": 0,
+                 *         "created_at": "2025-09-03T14:02:11.482913Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCreatedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.started",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:00:00.104233Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "running",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 250,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 0,
+                 *         "calls_failed": 0,
+                 *         "started_at": "2025-09-04T12:00:00.104233Z",
+                 *         "resumed": false
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignStartedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignPaused: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.paused",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T13:30:07.551802Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "paused",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 128,
+                 *         "calls_in_progress": 3,
+                 *         "calls_completed": 104,
+                 *         "calls_failed": 15,
+                 *         "paused_at": "2025-09-04T13:30:07.551802Z",
+                 *         "paused_by": "user"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignPausedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.completed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-05T16:12:45.730118Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "completed",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 0,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 221,
+                 *         "calls_failed": 29,
+                 *         "started_at": "2025-09-04T12:00:00.104233Z",
+                 *         "completed_at": "2025-09-05T16:12:45.730118Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCompletedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign.updated",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T13:41:52.019374Z",
+                 *       "data": {
+                 *         "name": "September renewal reminders",
+                 *         "status": "paused",
+                 *         "calls_total": 250,
+                 *         "calls_queued": 128,
+                 *         "calls_in_progress": 0,
+                 *         "calls_completed": 107,
+                 *         "calls_failed": 15,
+                 *         "updated_at": "2025-09-04T13:41:52.019374Z",
+                 *         "changed_fields": [
+                 *           "max_attempts",
+                 *           "calling_hours"
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignUpdatedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallQueued: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.queued",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:00:00.318530Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "queued",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "queued_at": "2025-09-04T12:00:00.318530Z",
+                 *         "scheduled_at": "2025-09-04T12:15:00.000000Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallQueuedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallStarted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.started",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:15:02.640117Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "dialing",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:02.640117Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallStartedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.completed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:41.209455Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "completed",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:07.112084Z",
+                 *         "ended_at": "2025-09-04T12:16:41.209455Z",
+                 *         "duration": 94,
+                 *         "answered_by": "human",
+                 *         "ended_by": "agent"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallCompletedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallRetryScheduled: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.retry_scheduled",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:15:34.870296Z",
+                 *       "data": {
+                 *         "call_id": "5e8a1c3f-7b2d-4f69-a0c4-8d6e2b9f1a73",
+                 *         "attempt": 1,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "retry_scheduled",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "failure_reason": "no_answer",
+                 *         "next_attempt_at": "2025-09-04T14:15:34.870296Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallRetryScheduledEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignCallFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "campaign_call.failed",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T18:15:29.401663Z",
+                 *       "data": {
+                 *         "call_id": "b2e4c6d8-1f3a-4c5e-9b7d-0a2c4e6f8a1b",
+                 *         "attempt": 3,
+                 *         "max_attempts": 3,
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "status": "failed",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "failure_reason": "busy",
+                 *         "failed_at": "2025-09-04T18:15:29.401663Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignCallFailedEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventRecording: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_recording",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:49.553201Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "recording_url": "https://recordings.talkover.ai/9fcb0a51.mp3",
+                 *         "duration": 94,
+                 *         "format": "mp3"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventRecordingEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventCallTranscript: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_call_transcript",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:16:52.087349Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "started_at": "2025-09-04T12:15:07.112084Z",
+                 *         "language": "en-US",
+                 *         "turns": [
+                 *           {
+                 *             "role": "agent",
+                 *             "text": "Hi, this is Ana from Talkover. Is this a good time to talk about your plan renewal?",
+                 *             "start": 0.42,
+                 *             "end": 5.18
+                 *           },
+                 *           {
+                 *             "role": "user",
+                 *             "text": "Sure, go ahead.",
+                 *             "start": 5.9,
+                 *             "end": 6.74
+                 *           },
+                 *           {
+                 *             "role": "agent",
+                 *             "text": "Your Pro plan renews on September 30. Would you like to keep it?",
+                 *             "start": 7.1,
+                 *             "end": 11.36
+                 *           },
+                 *           {
+                 *             "role": "user",
+                 *             "text": "Yes, please keep it.",
+                 *             "start": 12.02,
+                 *             "end": 13.15
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventCallTranscriptEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["DeliveryAccepted"];
+            "4XX": components["responses"]["DeliveryRejected"];
+            "5XX": components["responses"]["DeliveryFailed"];
+        };
+    };
+    campaignEventCallReport: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
+                 * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
+                 */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /**
+                 * @description Unix time in seconds when this attempt was sent. Part of the signed content; reject values more than 5 minutes away from your clock.
+                 * @example 1756941646
+                 */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /**
+                 * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
+                 *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
+                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70",
+                 *       "event_id": "01932f6e-8b70-7a11-8e2b-3c4d5e6f7a8b",
+                 *       "event": "event_call_report",
+                 *       "campaign_id": "4b1d7c2e-9a3f-4e85-b6d0-2c7f1e9a5d34",
+                 *       "agent_id": "9fbef0b7-8d4e-4a08-9207-66c22155721d",
+                 *       "occurred_at": "2025-09-04T12:17:03.664810Z",
+                 *       "data": {
+                 *         "call_id": "9fcb0a51-3c2e-4d7a-9d6f-2f0f3f7b8c11",
+                 *         "direction": "outbound",
+                 *         "to_number": "+5511912345678",
+                 *         "from_number": "+5511987654321",
+                 *         "context": {
+                 *           "customer_id": "cus_8812",
+                 *           "plan": "pro"
+                 *         },
+                 *         "summary": "The customer confirmed the renewal of the Pro plan and asked for the invoice by email.",
+                 *         "outcome": "renewal_confirmed",
+                 *         "sentiment": "positive",
+                 *         "duration": 94,
+                 *         "fields": {
+                 *           "renewal_confirmed": true,
+                 *           "invoice_by_email": true
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CampaignEventCallReportEvent"];
             };
         };
         responses: {

@@ -8,9 +8,9 @@ import { ApiError, failure, MESSAGES, serviceUnavailable, validationFailed } fro
 import type { HandlerTable } from "./http/handler.js";
 import { healthHandlers } from "./http/health.js";
 import { internalHandlers } from "./http/internal.js";
-import { logHandlers } from "./http/logs.js";
 import { rateLimit } from "./http/rate-limit.js";
-import { loadAgent, loadWebhook } from "./http/resources.js";
+import { campaignWebhookHandlers } from "./http/campaign-webhooks.js";
+import { loadAgent, loadCampaign, loadWebhook } from "./http/resources.js";
 import { toFieldErrors, type ValidatorError } from "./http/validation.js";
 import { webhookHandlers } from "./http/webhooks.js";
 import type { ApiSpec } from "./spec.js";
@@ -38,7 +38,7 @@ export function createApp(ctx: AppContext): express.Express {
   const { spec, config } = ctx;
   const handlers = bindHandlers(spec, {
     ...webhookHandlers(ctx),
-    ...logHandlers(ctx),
+    ...campaignWebhookHandlers(ctx),
     ...internalHandlers(ctx),
     ...healthHandlers(ctx),
   } satisfies HandlerTable);
@@ -50,10 +50,12 @@ export function createApp(ctx: AppContext): express.Express {
   app.use(requestDeadline());
 
   // Authentication and path resources come before body parsing and validation: no token is a 401 and an
-  // unknown agent a 404, whatever the body.
+  // unknown agent or campaign a 404, whatever the body.
   app.use("/api/v1", authenticateEnvironment(ctx), rateLimit(config.rateLimitPerMinute));
   app.use("/api/v1/agents/:agent_id", loadAgent(ctx));
-  app.use("/api/v1/agents/:agent_id/webhooks/:webhook_id", loadWebhook(ctx));
+  app.use("/api/v1/agents/:agent_id/webhooks/:webhook_id", loadWebhook(ctx, "agent"));
+  app.use("/api/v1/campaigns/:campaign_id", loadCampaign(ctx));
+  app.use("/api/v1/campaigns/:campaign_id/webhooks/:webhook_id", loadWebhook(ctx, "campaign"));
   app.use("/internal/v1", authenticateService(ctx));
 
   app.use(express.json({ limit: config.bodyLimitBytes }));

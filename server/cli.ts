@@ -1,13 +1,15 @@
-// The package's bin, `talkover-webhooks`: serve | migrate | env | agent | token | emit.
+// The package's bin, `talkover-webhooks`: serve | migrate | env | agent | campaign | token | emit.
 // Output with --json is one JSON document on stdout, for scripts; without it, lines for people.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { WebhookCache } from "./delivery/webhook-cache.js";
 import { createDeliveryEngine } from "./delivery/engine.js";
+import type { IngestResult } from "./delivery/service.js";
 import { createLogger } from "./logger.js";
 import { startServer } from "./server.js";
-import { loadSpec } from "./spec.js";
-import { createAgent, getAgent, listAgents } from "./storage/agents.js";
+import { loadSpec, type ApiSpec } from "./spec.js";
+import { createAgent, findAgentInEnvironment, getAgent, listAgents } from "./storage/agents.js";
+import { createCampaign, getCampaign, listCampaigns, type Campaign } from "./storage/campaigns.js";
 import { openDatabase, type Database, type OpenOptions } from "./storage/db.js";
 import { createEnvironment, getEnvironment, listEnvironments, rotateToken } from "./storage/environments.js";
 import { migrate } from "./storage/migrations.js";
@@ -23,8 +25,13 @@ Usage:
   talkover-webhooks env list [--json]
   talkover-webhooks agent create --environment ENV_ID --name NAME [--json]
   talkover-webhooks agent list [--environment ENV_ID] [--json]
+  talkover-webhooks campaign create --environment ENV_ID --name NAME [--agent AGENT_ID] [--json]
+  talkover-webhooks campaign list [--environment ENV_ID] [--json]
   talkover-webhooks token rotate --environment ENV_ID [--json]   new token; the old one stops working
-  talkover-webhooks emit --agent AGENT_ID --event EVENT --data JSON [--idempotency-key KEY] [--occurred-at ISO] [--json]
+  talkover-webhooks emit --agent AGENT_ID [--campaign CAMPAIGN_ID] --event EVENT --data JSON [--idempotency-key KEY] [--occurred-at ISO] [--json]
+                                                            an agent event (of a call in that campaign, with --campaign)
+  talkover-webhooks emit --campaign CAMPAIGN_ID --event EVENT --data JSON [--idempotency-key KEY] [--occurred-at ISO] [--json]
+                                                            a campaign event (campaign.started, …)
 
 Configuration comes from environment variables (DATABASE_URL, PORT, HOST, …): see the README.`;
 
@@ -36,6 +43,7 @@ const OPTIONS = {
   name: { type: "string" },
   environment: { type: "string" },
   agent: { type: "string" },
+  campaign: { type: "string" },
   event: { type: "string" },
   data: { type: "string" },
   "idempotency-key": { type: "string" },
@@ -119,6 +127,29 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       });
 
+    case "campaign create":
+      return withDatabase(config, async (database) => {
+        const environmentId = required(flags, "environment");
+        const name = required(flags, "name");
+        if (!(await getEnvironment(database, environmentId))) throw new UsageError(`no environment ${environmentId}`);
+        const agentId = flags.agent === undefined ? undefined : required(flags, "agent");
+        if (agentId !== undefined && !(await findAgentInEnvironment(database, environmentId, agentId))) {
+          throw new UsageError(`no agent ${agentId} in environment ${environmentId}`);
+        }
+        const campaign = await createCampaign(database, { environmentId, name, agentId: agentId ?? null });
+        const row = campaignRow(campaign);
+        print(flags, row, `campaign ${row.id} (${row.name})${row.agent_id ? ` of agent ${row.agent_id}` : ""}`);
+        return 0;
+      });
+
+    case "campaign list":
+      return withDatabase(config, async (database) => {
+        const campaigns = await listCampaigns(database, flags.environment ? { environmentId: flags.environment } : {});
+        const rows = campaigns.map(campaignRow);
+        print(flags, rows, rows.map((r) => `${r.id}  ${r.environment_id}  ${r.agent_id ?? "-"}  ${r.name}`).join("\n") || "no campaigns");
+        return 0;
+      });
+
     case "token rotate":
       return withDatabase(config, async (database) => {
         const environmentId = required(flags, "environment");
@@ -136,11 +167,16 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** `emit --agent A [--campaign C]` hands over an agent event (of a call in campaign C); `emit --campaign C` a campaign event. */
 async function emit(config: Config, database: Database, flags: Flags): Promise<number> {
-  const agentId = required(flags, "agent");
+  const agentId = flags.agent === undefined ? undefined : required(flags, "agent");
+  const campaignId = flags.campaign === undefined ? undefined : required(flags, "campaign");
+  if (agentId === undefined && campaignId === undefined) throw new UsageError("--agent or --campaign is required");
   const event = required(flags, "event");
+  // The intake's own catalogue: an agent event (a call's), or with --campaign alone a campaign event.
   const spec = loadSpec();
-  if (!spec.events.includes(event as never)) throw new UsageError(`unknown event "${event}"; one of: ${spec.events.join(", ")}`);
+  const [catalogue, kind] = agentId === undefined ? [spec.campaignEvents, "campaign event"] : [spec.events, "event"];
+  if (!catalogue.includes(event as never)) throw new UsageError(`unknown ${kind} "${event}"; one of: ${catalogue.join(", ")}`);
   let data: unknown;
   try {
     data = JSON.parse(flags.data ?? "{}");
@@ -148,27 +184,41 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
     throw new UsageError("--data must be a JSON object");
   }
   if (!data || typeof data !== "object" || Array.isArray(data)) throw new UsageError("--data must be a JSON object");
-  if (!(await getAgent(database, agentId))) throw new UsageError(`no agent ${agentId}`);
+  const agent = agentId === undefined ? undefined : await getAgent(database, agentId);
+  if (agentId !== undefined && !agent) throw new UsageError(`no agent ${agentId}`);
+  const campaign = campaignId === undefined ? undefined : await getCampaign(database, campaignId);
+  if (campaignId !== undefined && !campaign) throw new UsageError(`no campaign ${campaignId}`);
+  // As the HTTP intake refuses it (422): a call's campaign is of the agent's environment.
+  if (agent && campaign && campaign.environmentId !== agent.environmentId) {
+    throw new UsageError(`campaign ${campaign.id} is not of agent ${agent.id}'s environment`);
+  }
   const occurredAt = flags["occurred-at"] ? Date.parse(flags["occurred-at"]) : undefined;
   if (Number.isNaN(occurredAt)) throw new UsageError("--occurred-at must be an ISO 8601 date-time");
 
   // Intake only: the running server's worker sends the deliveries.
   const logger = createLogger("silent");
   const engine = createDeliveryEngine({ database, cache: new WebhookCache(database), config: { ...config, worker: false }, logger });
-  const result = await engine.ingestEvent({
-    agentId,
-    event,
-    data: data as Record<string, unknown>,
-    occurredAt,
-    idempotencyKey: flags["idempotency-key"],
-  });
-  await engine.stop();
+  const input = { event, data: data as Record<string, unknown>, occurredAt, idempotencyKey: flags["idempotency-key"] };
+  let result: IngestResult;
+  try {
+    result =
+      agentId === undefined
+        ? await engine.ingestCampaignEvent({ campaign: campaign!, ...input })
+        : await engine.ingestEvent({ agentId, campaignId, ...input });
+  } finally {
+    await engine.stop();
+  }
   print(
     flags,
     { event_id: result.eventId, deliveries_queued: result.deliveriesQueued, replayed: result.replayed },
     `event ${result.eventId}: ${result.deliveriesQueued} ${result.deliveriesQueued === 1 ? "delivery" : "deliveries"} queued${result.replayed ? " (idempotency key seen before: nothing new)" : ""}`,
   );
   return 0;
+}
+
+/** A campaign as `campaign create` and `campaign list` print it; `agent_id` is null for a campaign without one. */
+function campaignRow(campaign: Campaign) {
+  return { id: campaign.id, environment_id: campaign.environmentId, name: campaign.name, agent_id: campaign.agentId };
 }
 
 async function serve(config: Config): Promise<number> {

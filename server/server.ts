@@ -7,7 +7,7 @@ import type { Config } from "./config.js";
 import { WebhookCache } from "./delivery/webhook-cache.js";
 import { createDeliveryEngine, type DeliveryEngine, type EngineOptions } from "./delivery/engine.js";
 import { WebhookWrites } from "./delivery/webhook-writes.js";
-import { KnownAgents } from "./http/known-agents.js";
+import { knownAgents, knownCampaigns } from "./http/known-owners.js";
 import { createLogger, type Logger } from "./logger.js";
 import { loadSpec } from "./spec.js";
 import { openDatabase, type Database } from "./storage/db.js";
@@ -44,7 +44,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config,
     logger,
     webhooks: new WebhookWrites(database, cache),
-    agents: new KnownAgents(database),
+    agents: knownAgents(database),
+    campaigns: knownCampaigns(database),
     delivery: engine,
     isReady: () => ready,
   });

@@ -8,6 +8,7 @@ import { packageFile } from "talkover-webhooks/package-files";
 export const SPEC_PATH = packageFile("openapi.yaml");
 
 export type WebhookEvent = components["schemas"]["WebhookEventType"];
+export type CampaignEventName = components["schemas"]["CampaignEventType"];
 
 type JsonSchema = Record<string, unknown>;
 
@@ -17,6 +18,8 @@ export interface ApiSpec {
   /** Event name → one-line description, in the document's order. */
   readonly availableEvents: Readonly<Record<WebhookEvent, string>>;
   readonly events: readonly WebhookEvent[];
+  /** The campaign catalogue (`CampaignEventType`), in the document's order. */
+  readonly campaignEvents: readonly CampaignEventName[];
   /** Laravel-style message templates, keyed by rule (`x-validation-messages`). */
   readonly validationMessages: Readonly<Record<string, string>>;
   /** A named component schema, with its $refs left in place. */
@@ -68,6 +71,7 @@ export function loadSpec(path: string = SPEC_PATH): ApiSpec {
     document,
     availableEvents: Object.freeze(availableEvents),
     events: Object.freeze([...eventType.enum]),
+    campaignEvents: Object.freeze([...(schema("CampaignEventType") as { enum: CampaignEventName[] }).enum]),
     validationMessages: Object.freeze({ ...(document["x-validation-messages"] ?? {}) }),
     schema,
     resolve,
@@ -81,5 +85,23 @@ export function loadSpec(path: string = SPEC_PATH): ApiSpec {
 export function deliveryExample(event: WebhookEvent, spec: ApiSpec = loadSpec()): Record<string, any> {
   const example = spec.document.webhooks?.[event]?.post?.requestBody?.content?.["application/json"]?.example;
   if (example === undefined) throw new Error(`openapi.yaml: no delivery example for ${event}`);
+  return example;
+}
+
+/**
+ * The key of an event's entry in openapi.yaml's `webhooks:` section: the event name for an agent event, and
+ * `campaign/<event>` for a campaign event (`event_recording` is in both catalogues, with two bodies).
+ */
+export function webhookEntryKey(kind: "agent" | "campaign", event: string): string {
+  return kind === "agent" ? event : `campaign/${event}`;
+}
+
+/**
+ * The example body of a campaign event's delivery to a campaign webhook (openapi.yaml's `webhooks:` entry
+ * `campaign/<event>`, in the campaign envelope): fixtures and the campaign test call read it from here.
+ */
+export function campaignDeliveryExample(event: CampaignEventName, spec: ApiSpec = loadSpec()): Record<string, any> {
+  const example = spec.document.webhooks?.[webhookEntryKey("campaign", event)]?.post?.requestBody?.content?.["application/json"]?.example;
+  if (example === undefined) throw new Error(`openapi.yaml: no campaign delivery example for ${event}`);
   return example;
 }

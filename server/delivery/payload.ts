@@ -4,6 +4,7 @@ import type { components } from "talkover-webhooks/types";
 import { toApiTimestamp, toMillisecondTimestamp } from "../storage/time.js";
 
 type Envelope = components["schemas"]["WebhookEnvelope"];
+type CampaignEnvelope = components["schemas"]["CampaignWebhookEnvelope"];
 type TestEvent = components["schemas"]["WebhookTestEvent"];
 
 export interface EventBodyInput {
@@ -11,6 +12,8 @@ export interface EventBodyInput {
   eventId: string;
   event: string;
   agentId: string;
+  /** The call's campaign, when the event was handed over with one. */
+  campaignId?: string;
   occurredAt: number;
   data: unknown;
 }
@@ -21,8 +24,33 @@ export function eventBody(input: EventBodyInput): string {
     event_id: input.eventId,
     event: input.event as Envelope["event"],
     agent_id: input.agentId,
+    ...(input.campaignId !== undefined && { campaign_id: input.campaignId }),
     occurred_at: toApiTimestamp(input.occurredAt),
     data: input.data as Envelope["data"],
+  };
+  return JSON.stringify(envelope);
+}
+
+export interface CampaignEventBodyInput {
+  deliveryId: string;
+  eventId: string;
+  event: string;
+  campaignId: string;
+  /** The campaign's agent; left out of the body when it has none. */
+  agentId: string | null;
+  occurredAt: number;
+  data: unknown;
+}
+
+export function campaignEventBody(input: CampaignEventBodyInput): string {
+  const envelope: CampaignEnvelope = {
+    id: input.deliveryId,
+    event_id: input.eventId,
+    event: input.event as CampaignEnvelope["event"],
+    campaign_id: input.campaignId,
+    ...(input.agentId !== null && { agent_id: input.agentId }),
+    occurred_at: toApiTimestamp(input.occurredAt),
+    data: input.data as CampaignEnvelope["data"],
   };
   return JSON.stringify(envelope);
 }

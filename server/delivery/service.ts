@@ -1,10 +1,24 @@
 // What the API asks of the delivery engine. The HTTP layer knows only this interface; the engine knows
 // nothing of HTTP requests from users.
 import type { Agent } from "../storage/agents.js";
+import type { Campaign } from "../storage/campaigns.js";
 import type { Webhook } from "../storage/webhooks.js";
 
+/** An agent's event (a call's): to the agent's webhooks, and to its campaign's with include_call_events. */
 export interface EventInput {
   agentId: string;
+  /** The campaign the call belongs to, already checked to be of the agent's environment. */
+  campaignId?: string;
+  event: string;
+  data: Record<string, unknown>;
+  /** Epoch ms; defaults to now. */
+  occurredAt?: number;
+  idempotencyKey?: string;
+}
+
+/** A campaign's own event: to the campaign's webhooks subscribed to it. */
+export interface CampaignEventInput {
+  campaign: Campaign;
   event: string;
   data: Record<string, unknown>;
   /** Epoch ms; defaults to now. */
@@ -36,8 +50,12 @@ export type RetryResult =
 export interface DeliveryService {
   /** Stores the event and one delivery per subscribed, enabled webhook, in one transaction. */
   ingestEvent(input: EventInput): Promise<IngestResult>;
+  /** The same for a campaign's event; idempotency keys are per campaign. */
+  ingestCampaignEvent(input: CampaignEventInput): Promise<IngestResult>;
   /** Sends the test body to the webhook (or `url`) now, and logs the attempt. */
   sendTest(agent: Agent, webhook: Webhook, url?: string): Promise<TestResult>;
+  /** Sends the example body of the campaign webhook's first event now, and logs the attempt. */
+  sendCampaignTest(campaign: Campaign, webhook: Webhook): Promise<TestResult>;
   /** Queues a new attempt of the delivery behind a log row. */
   retryLog(webhook: Webhook, logId: string): Promise<RetryResult>;
 }

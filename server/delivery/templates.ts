@@ -22,6 +22,8 @@ export interface TemplateContext {
   delivery_id: string;
   occurred_at: string;
   agent: { id: string; name: string };
+  /** Campaign events only. */
+  campaign?: { id: string; name: string };
   webhook: { id: string; name: string };
   data: Record<string, unknown>;
   call: Record<string, unknown>;
@@ -56,16 +58,21 @@ function collect(spec: ApiSpec, node: unknown, prefix: string, paths: Set<string
 
 const variablesCache = new WeakMap<ApiSpec, Map<string, TemplateVariables>>();
 
-/** The variables of `event`'s context, read from the body schema of its entry in `webhooks:`. */
-export function templateVariables(spec: ApiSpec, event: string): TemplateVariables {
+/**
+ * The variables of an event's context, read from the body schema of its entry in `webhooks:` (`entry` is
+ * that entry's key: spec.ts's webhookEntryKey). A campaign event's context also has `campaign.id` and
+ * `campaign.name`, and `agent.*` is the campaign's agent (empty when it has none).
+ */
+export function templateVariables(spec: ApiSpec, entry: string): TemplateVariables {
   let byEvent = variablesCache.get(spec);
   if (!byEvent) variablesCache.set(spec, (byEvent = new Map()));
-  const cached = byEvent.get(event);
+  const cached = byEvent.get(entry);
   if (cached) return cached;
 
   const paths = new Set(["event", "event_id", "delivery_id", "occurred_at", "agent.id", "agent.name", "webhook.id", "webhook.name", "data", "call"]);
+  if (entry.startsWith("campaign/")) paths.add("campaign.id").add("campaign.name");
   const open: string[] = [];
-  const body = spec.document.webhooks?.[event]?.post?.requestBody?.content?.["application/json"]?.schema;
+  const body = spec.document.webhooks?.[entry]?.post?.requestBody?.content?.["application/json"]?.schema;
   const dataSchema = body ? propertiesOf(spec, body).properties.data : undefined;
   if (dataSchema) {
     collect(spec, dataSchema, "data", paths, open);
@@ -76,7 +83,7 @@ export function templateVariables(spec: ApiSpec, event: string): TemplateVariabl
     if (paths.has("data.call_id")) paths.add("call.id");
   }
   const variables = { paths, openPrefixes: open };
-  byEvent.set(event, variables);
+  byEvent.set(entry, variables);
   return variables;
 }
 
@@ -90,8 +97,8 @@ export function placeholders(template: unknown): string[] {
 }
 
 /** The placeholders of `template` that name no variable of the event (what the 422 lists). */
-export function unknownPlaceholders(spec: ApiSpec, event: string, template: unknown): string[] {
-  const { paths, openPrefixes } = templateVariables(spec, event);
+export function unknownPlaceholders(spec: ApiSpec, entry: string, template: unknown): string[] {
+  const { paths, openPrefixes } = templateVariables(spec, entry);
   return placeholders(template).filter(
     (path) => !paths.has(path) && !openPrefixes.some((prefix) => path.startsWith(prefix + ".") && path.length > prefix.length + 1),
   );
@@ -108,6 +115,7 @@ export function templateContext(input: {
   deliveryId: string;
   occurredAt: number;
   agent: { id: string; name: string };
+  campaign?: { id: string; name: string };
   webhook: { id: string; name: string };
   data: unknown;
 }): TemplateContext {
@@ -118,6 +126,7 @@ export function templateContext(input: {
     delivery_id: input.deliveryId,
     occurred_at: toApiTimestamp(input.occurredAt),
     agent: { id: input.agent.id, name: input.agent.name },
+    ...(input.campaign && { campaign: { id: input.campaign.id, name: input.campaign.name } }),
     webhook: { id: input.webhook.id, name: input.webhook.name },
     data,
     call: { ...data, id: data.call_id },

@@ -8,7 +8,8 @@ import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
 import type { Environment } from "../storage/environments.js";
 import type { Webhook } from "../storage/webhooks.js";
-import type { KnownAgents } from "./known-agents.js";
+import type { Campaign } from "../storage/campaigns.js";
+import type { KnownAgents, KnownCampaigns } from "./known-owners.js";
 
 export interface AppContext {
   spec: ApiSpec;
@@ -18,6 +19,7 @@ export interface AppContext {
   /** The only way the API changes webhooks (it keeps the fan-out cache right). */
   webhooks: WebhookWrites;
   agents: KnownAgents;
+  campaigns: KnownCampaigns;
   delivery: DeliveryService;
   /** False once shutdown has begun: /readyz answers 503. */
   isReady(): boolean;
@@ -27,5 +29,6 @@ export interface AppContext {
 export interface Resolved {
   environment: Environment;
   agent: Agent;
+  campaign: Campaign;
   webhook: Webhook;
 }

@@ -5,11 +5,12 @@
 import type { components } from "talkover-webhooks/types";
 import { authorizationHeaderName } from "../delivery/options.js";
 import { MAX_TEMPLATE_BYTES, templateBytes, unknownPlaceholders } from "../delivery/templates.js";
-import type { ApiSpec } from "../spec.js";
+import { webhookEntryKey, type ApiSpec } from "../spec.js";
+import type { Owner } from "../storage/owner.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, DeliveryOptions, Webhook } from "../storage/webhooks.js";
 import type { FieldErrors } from "./errors.js";
 
-type Body = components["schemas"]["WebhookUpdate"];
+type Body = components["schemas"]["WebhookUpdate"] | components["schemas"]["CampaignWebhookUpdate"];
 
 /** Headers Talkover sets on every delivery: a custom header may not set them (compared lower-cased). */
 export const RESERVED_HEADERS = [
@@ -50,7 +51,7 @@ export interface CheckedOptions {
  * Checks the delivery options of a create (`stored` undefined) or update body against each other, the
  * events, and the stored webhook. The schema has already checked each field on its own.
  */
-export function checkDeliveryOptions(spec: ApiSpec, body: Body, stored?: Webhook): CheckedOptions {
+export function checkDeliveryOptions(spec: ApiSpec, body: Body, stored?: Webhook, kind: Owner["kind"] = "agent"): CheckedOptions {
   const errors: FieldErrors = {};
   const add = (field: string, rule: string, values: Record<string, string | number> = {}) => {
     const template = spec.validationMessages[rule] ?? "The {attribute} field is invalid.";
@@ -122,7 +123,7 @@ export function checkDeliveryOptions(spec: ApiSpec, body: Body, stored?: Webhook
   }
   if (body.payload_templates !== undefined) {
     for (const [event, template] of Object.entries(templates)) {
-      const unknown = unknownPlaceholders(spec, event, template);
+      const unknown = unknownPlaceholders(spec, webhookEntryKey(kind, event), template);
       if (unknown.length > 0) add(`payload_templates.${event}`, "unknown_variables", { variables: unknown.join(", ") });
       if (templateBytes(template) > MAX_TEMPLATE_BYTES) add(`payload_templates.${event}`, "template_size", { max: MAX_TEMPLATE_BYTES });
     }

@@ -20,6 +20,7 @@ export const MESSAGES = {
   missingToken: "Missing Bearer Token",
   invalidToken: "Invalid Bearer Token",
   agentNotFound: "Agent not found in this environment.",
+  campaignNotFound: "Campaign not found in this environment.",
   webhookNotFound: "Webhook not found.",
   logNotFound: "Log not found.",
   routeNotFound: "Route not found.",

@@ -23,7 +23,9 @@ export type ServedOperationId = { [K in keyof operations]: [PathOf<K>] extends [
  */
 export const VALIDATOR_DEFAULTS = {
   createWebhook: { body: ["timeout", "max_retries", "enabled"] },
+  createCampaignWebhook: { body: ["include_call_events", "timeout", "max_retries", "enabled"] },
   listWebhookLogs: { query: ["page", "per_page"] },
+  listCampaignWebhookLogs: { query: ["page", "per_page"] },
 } as const satisfies { [K in ServedOperationId]?: { body?: readonly string[]; query?: readonly string[] } };
 
 type Defaulted<K, Where extends "body" | "query"> = K extends keyof typeof VALIDATOR_DEFAULTS
@@ -56,12 +58,16 @@ export type SuccessBody<K extends ServedOperationId> = {
 
 /** What the middlewares of app.ts resolved before K's handler: they are mounted on these path prefixes. */
 type LocalsAt<P> = P extends `/api/v1/agents/{agent_id}/webhooks/{webhook_id}${string}`
-  ? Resolved
+  ? Pick<Resolved, "environment" | "agent" | "webhook">
   : P extends `/api/v1/agents/{agent_id}${string}`
     ? Pick<Resolved, "environment" | "agent">
-    : P extends `/api/v1/${string}`
-      ? Pick<Resolved, "environment">
-      : Nothing;
+    : P extends `/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}${string}`
+      ? Pick<Resolved, "environment" | "campaign" | "webhook">
+      : P extends `/api/v1/campaigns/{campaign_id}${string}`
+        ? Pick<Resolved, "environment" | "campaign">
+        : P extends `/api/v1/${string}`
+          ? Pick<Resolved, "environment">
+          : Nothing;
 export type Locals<K extends ServedOperationId> = LocalsAt<PathOf<K>>;
 
 export type ApiRequest<K extends ServedOperationId> = Request<PathParams<K>, SuccessBody<K>, Body<K>, Query<K>, Locals<K>>;

@@ -2,20 +2,20 @@
 import type { components } from "talkover-webhooks/types";
 import type { Log } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
+import type { Owner } from "../storage/owner.js";
 import { webhookStatus, type Webhook } from "../storage/webhooks.js";
 import { maskHeaderValue } from "./delivery-options.js";
 
 type ApiWebhook = components["schemas"]["Webhook"];
+type ApiCampaignWebhook = components["schemas"]["CampaignWebhook"];
 type ApiLog = components["schemas"]["WebhookLog"];
 
-export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWebhook {
+/** What both resources show of a webhook, in the schemas' order after the owner's id. */
+function webhookFields<Event extends string>(webhook: Webhook, errorThreshold: number) {
   return {
-    id: webhook.id,
-    // The agents' API presents only agents' webhooks (loadWebhook finds them by agent).
-    agent_id: webhook.owner.id,
     name: webhook.name,
     webhook_url: webhook.webhookUrl,
-    events: webhook.events as ApiWebhook["events"],
+    events: webhook.events as Event[],
     timeout: webhook.timeout,
     max_retries: webhook.maxRetries,
     enabled: webhook.enabled,
@@ -29,6 +29,22 @@ export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWeb
     custom_headers: webhook.customHeaders.map(({ key, value }) => ({ key, value: maskHeaderValue(value) })),
     payload_templates: webhook.payloadTemplates as ApiWebhook["payload_templates"],
   };
+}
+
+export function presentWebhook(webhook: Webhook, errorThreshold: number): ApiWebhook {
+  return { id: webhook.id, agent_id: ownerId(webhook, "agent"), ...webhookFields<ApiWebhook["events"][number]>(webhook, errorThreshold) };
+}
+
+export function presentCampaignWebhook(webhook: Webhook, errorThreshold: number): ApiCampaignWebhook {
+  const { name, webhook_url, events, ...rest } = webhookFields<ApiCampaignWebhook["events"][number]>(webhook, errorThreshold);
+  // include_call_events right after events, as Talkover's pages show it.
+  return { id: webhook.id, campaign_id: ownerId(webhook, "campaign"), name, webhook_url, events, include_call_events: webhook.includeCallEvents, ...rest };
+}
+
+/** The owner's id; a webhook shown by the other resource is a bug in the path binding, not a user error. */
+function ownerId(webhook: Webhook, kind: Owner["kind"]): string {
+  if (webhook.owner.kind !== kind) throw new Error(`webhook ${webhook.id} is not a ${kind} webhook`);
+  return webhook.owner.id;
 }
 
 /** Fields without a value are left out, as in the published example; the order is the schema's. */

@@ -1,7 +1,7 @@
-// Resolves the agent and webhook of the path before validation (as route-model binding does): an unknown
-// or foreign agent is a 404 whatever the body, and handlers receive loaded records.
+// Resolves the owner (agent or campaign) and webhook of the path before validation (as route-model binding
+// does): an unknown or foreign owner is a 404 whatever the body, and handlers receive loaded records.
 import type { RequestHandler } from "express";
-import { agentOwner } from "../storage/owner.js";
+import { agentOwner, campaignOwner, type Owner } from "../storage/owner.js";
 import { findWebhook } from "../storage/webhooks.js";
 import type { AppContext, Resolved } from "./context.js";
 import { MESSAGES, notFound } from "./errors.js";
@@ -17,9 +17,20 @@ export function loadAgent(ctx: AppContext): Binding<{ agent_id: string }, "envir
   };
 }
 
-export function loadWebhook(ctx: AppContext): Binding<{ webhook_id: string }, "environment" | "agent"> {
+export function loadCampaign(ctx: AppContext): Binding<{ campaign_id: string }, "environment"> {
   return async (req, res, next) => {
-    const webhook = await findWebhook(ctx.database, agentOwner(res.locals.agent.id), req.params.webhook_id);
+    const campaign = await ctx.campaigns.findInEnvironment(res.locals.environment.id, req.params.campaign_id);
+    if (!campaign) throw notFound(MESSAGES.campaignNotFound);
+    res.locals.campaign = campaign;
+    next();
+  };
+}
+
+/** The webhook of the path, among those of the owner that loadAgent or loadCampaign resolved before it. */
+export function loadWebhook(ctx: AppContext, kind: Owner["kind"]): Binding<{ webhook_id: string }, "environment"> {
+  return async (req, res, next) => {
+    const owner = kind === "agent" ? agentOwner(res.locals.agent!.id) : campaignOwner(res.locals.campaign!.id);
+    const webhook = await findWebhook(ctx.database, owner, req.params.webhook_id);
     if (!webhook) throw notFound(MESSAGES.webhookNotFound);
     res.locals.webhook = webhook;
     next();

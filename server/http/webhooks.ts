@@ -1,28 +1,15 @@
-// Handlers of the Webhooks tag: list, create, show, update, delete, toggle, test.
-import type { components } from "talkover-webhooks/types";
+// Handlers of the Webhooks tag (an agent's webhooks): list, create, show, update, delete, toggle, test.
+// What they do is webhook-resource.ts, shared with campaign webhooks; here are the agent's messages and model.
 import { agentOwner } from "../storage/owner.js";
-import { listWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
+import { listWebhooks, type Webhook } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
-import { checkDeliveryOptions } from "./delivery-options.js";
-import { MESSAGES, notFound, validationFailed } from "./errors.js";
 import type { HandlerTable } from "./handler.js";
 import { presentWebhook } from "./present.js";
-
-/** API field names → storage fields, for the fields present in the body only (partial update). */
-function toInput(body: components["schemas"]["WebhookUpdate"]): Partial<WebhookInput> {
-  const input: Partial<WebhookInput> = {};
-  if (body.name !== undefined) input.name = body.name;
-  if (body.webhook_url !== undefined) input.webhookUrl = body.webhook_url;
-  if (body.webhook_secret !== undefined) input.webhookSecret = body.webhook_secret;
-  if (body.events !== undefined) input.events = body.events;
-  if (body.timeout !== undefined) input.timeout = body.timeout;
-  if (body.max_retries !== undefined) input.maxRetries = body.max_retries;
-  if (body.enabled !== undefined) input.enabled = body.enabled;
-  return input;
-}
+import { testAnswer, webhookResource } from "./webhook-resource.js";
 
 export function webhookHandlers(ctx: AppContext) {
   const present = (webhook: Webhook) => presentWebhook(webhook, ctx.config.errorThreshold);
+  const resource = webhookResource(ctx);
 
   return {
     async listWebhooks(_req, res) {
@@ -31,19 +18,7 @@ export function webhookHandlers(ctx: AppContext) {
     },
 
     async createWebhook(req, res) {
-      const { body } = req; // timeout, max_retries and enabled hold the spec's defaults when omitted
-      const options = checkDeliveryOptions(ctx.spec, body);
-      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
-      const webhook = await ctx.webhooks.create(agentOwner(res.locals.agent.id), {
-        ...options.changes,
-        name: body.name,
-        webhookUrl: body.webhook_url,
-        webhookSecret: body.webhook_secret ?? null,
-        events: body.events,
-        timeout: body.timeout,
-        maxRetries: body.max_retries,
-        enabled: body.enabled,
-      });
+      const webhook = await resource.create(agentOwner(res.locals.agent.id), req.body);
       res.status(201).json({ success: true, message: "Webhook created successfully", data: present(webhook) });
     },
 
@@ -52,32 +27,32 @@ export function webhookHandlers(ctx: AppContext) {
     },
 
     async updateWebhook(req, res) {
-      const options = checkDeliveryOptions(ctx.spec, req.body, res.locals.webhook);
-      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
-      const webhook = await ctx.webhooks.update(agentOwner(res.locals.agent.id), res.locals.webhook.id, { ...toInput(req.body), ...options.changes });
-      if (!webhook) throw notFound(MESSAGES.webhookNotFound); // deleted meanwhile
+      const webhook = await resource.update(agentOwner(res.locals.agent.id), res.locals.webhook, req.body);
       res.json({ success: true, message: "Webhook updated successfully", data: present(webhook) });
     },
 
     async deleteWebhook(_req, res) {
-      const deleted = await ctx.webhooks.delete(agentOwner(res.locals.agent.id), res.locals.webhook.id);
-      if (!deleted) throw notFound(MESSAGES.webhookNotFound);
+      await resource.remove(agentOwner(res.locals.agent.id), res.locals.webhook);
       res.json({ success: true, message: "Webhook deleted successfully" });
     },
 
     async toggleWebhook(_req, res) {
-      const enabled = !res.locals.webhook.enabled;
-      const webhook = await ctx.webhooks.setEnabled(agentOwner(res.locals.agent.id), res.locals.webhook.id, enabled);
-      if (!webhook) throw notFound(MESSAGES.webhookNotFound);
-      res.json({ success: true, message: enabled ? "Webhook enabled" : "Webhook disabled", data: present(webhook) });
+      const webhook = await resource.toggle(agentOwner(res.locals.agent.id), res.locals.webhook);
+      res.json({ success: true, message: webhook.enabled ? "Webhook enabled" : "Webhook disabled", data: present(webhook) });
     },
 
     async testWebhook(req, res) {
       const result = await ctx.delivery.sendTest(res.locals.agent, res.locals.webhook, req.body?.url);
-      const data =
-        result.statusCode === undefined ? {} : { data: { status_code: result.statusCode, response_time: Math.round(result.responseTimeMs) } };
-      if (result.ok) res.json({ success: true, message: "Test webhook sent successfully", ...data });
-      else res.json({ success: false, message: `Webhook test failed: ${result.error ?? "Unknown error"}`, ...data });
+      res.json(testAnswer(result, "Test webhook sent successfully"));
+    },
+
+    async listWebhookLogs(req, res) {
+      res.json(await resource.logPage(res.locals.webhook, req.query));
+    },
+
+    async retryWebhookLog(req, res) {
+      const data = await resource.retry(res.locals.webhook, req.params.log_id);
+      res.json({ success: true, message: "Webhook retry queued successfully", data });
     },
   } satisfies Partial<HandlerTable>;
 }

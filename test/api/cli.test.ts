@@ -8,6 +8,9 @@ import { execFile, spawn } from "node:child_process";
 import { format, promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main, UsageError } from "../../server/cli.js";
+import { openDatabase } from "../../server/storage/db.js";
+import { agentOwner, campaignOwner, type Owner } from "../../server/storage/owner.js";
+import { createWebhook } from "../../server/storage/webhooks.js";
 import { freshDatabaseUrl } from "../support/databases.js";
 
 const run = promisify(execFile);
@@ -37,6 +40,26 @@ describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
     return stdout.join("");
   };
   const json = async (...args: string[]) => JSON.parse(await command(...args, "--json"));
+  /** The UsageError `main()` throws for a command; the bin turns it into exit 2 (tested below). */
+  const usageError = async (...args: string[]) => {
+    vi.stubEnv("DATABASE_URL", database.url);
+    vi.stubEnv("LOG_LEVEL", "silent");
+    const error = await main(args)
+      .then(() => undefined, (e: unknown) => e)
+      .finally(() => vi.unstubAllEnvs());
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as UsageError).message;
+  };
+  /** A webhook made in storage, as the API would: `emit` then counts the deliveries it queues for it. */
+  const webhookOf = async (owner: Owner, events: string[], includeCallEvents = false) => {
+    const opened = await openDatabase(database.url);
+    try {
+      const input = { name: "hook", webhookUrl: "https://example.com/hook", webhookSecret: null, events, timeout: 30, maxRetries: 0, enabled: true };
+      return await createWebhook(opened, owner, { ...input, includeCallEvents });
+    } finally {
+      await opened.close();
+    }
+  };
 
   beforeAll(async () => {
     database = await freshDatabaseUrl(dialect);
@@ -82,16 +105,89 @@ describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
     expect(await json(...args)).toEqual({ event_id: first.event_id, deliveries_queued: 0, replayed: true });
   });
 
+  it("campaign create --json prints {id, environment_id, name, agent_id}; campaign list lists them oldest first", async () => {
+    const env = await json("env", "create", "--name", "Campaigns");
+    const agent = await json("agent", "create", "--environment", env.id, "--name", "Dialler");
+    const renewals = await json("campaign", "create", "--environment", env.id, "--name", "September renewals", "--agent", agent.id);
+    expect(renewals).toEqual({ id: expect.any(String), environment_id: env.id, name: "September renewals", agent_id: agent.id });
+    const unassigned = await json("campaign", "create", "--environment", env.id, "--name", "No agent yet");
+    expect(unassigned).toEqual({ id: expect.any(String), environment_id: env.id, name: "No agent yet", agent_id: null });
+
+    expect(await json("campaign", "list", "--environment", env.id)).toEqual([renewals, unassigned]);
+    expect((await json("campaign", "list")).map((c: any) => c.id)).toEqual(expect.arrayContaining([renewals.id, unassigned.id]));
+    // Without --json, a line for people.
+    expect(await command("campaign", "create", "--environment", env.id, "--name", "Winback", "--agent", agent.id)).toMatch(
+      new RegExp(`^campaign \\S+ \\(Winback\\) of agent ${agent.id}\\n$`),
+    );
+    expect(await command("campaign", "list", "--environment", env.id)).toContain(`${renewals.id}  ${env.id}  ${agent.id}  September renewals`);
+  });
+
+  it("campaign create refuses an unknown environment and an agent of another environment", async () => {
+    const env = await json("env", "create", "--name", "Home");
+    const other = await json("env", "create", "--name", "Elsewhere");
+    const foreign = await json("agent", "create", "--environment", other.id, "--name", "Not ours");
+    expect(await usageError("campaign", "create", "--environment", env.id, "--name", "x", "--agent", foreign.id)).toBe(`no agent ${foreign.id} in environment ${env.id}`);
+    expect(await usageError("campaign", "create", "--environment", "env_nope", "--name", "x")).toBe("no environment env_nope");
+    expect(await usageError("campaign", "create", "--environment", env.id)).toBe("--name is required");
+    expect(await json("campaign", "list", "--environment", env.id)).toEqual([]);
+  });
+
+  it("emit --campaign queues a campaign event for the campaign's webhooks, idempotent by key per campaign", async () => {
+    const env = await json("env", "create", "--name", "Campaign events");
+    const agent = await json("agent", "create", "--environment", env.id, "--name", "A");
+    const campaign = await json("campaign", "create", "--environment", env.id, "--name", "C", "--agent", agent.id);
+    await webhookOf(campaignOwner(campaign.id), ["campaign.started", "campaign.completed"]);
+    await webhookOf(agentOwner(agent.id), ["event_phone_call_ended"]);
+
+    const args = ["emit", "--campaign", campaign.id, "--event", "campaign.started", "--data", '{"name":"C","status":"running"}', "--idempotency-key", "k1"];
+    const first = await json(...args);
+    expect(first).toEqual({ event_id: expect.any(String), deliveries_queued: 1, replayed: false });
+    expect(await json(...args)).toEqual({ event_id: first.event_id, deliveries_queued: 0, replayed: true });
+    // The same key on the campaign's agent is the agent's own event, not a replay of the campaign's.
+    const agentEvent = await json("emit", "--agent", agent.id, "--event", "event_phone_call_ended", "--data", '{"call_id":"c1"}', "--idempotency-key", "k1");
+    expect(agentEvent).toEqual({ event_id: expect.any(String), deliveries_queued: 1, replayed: false });
+    expect(agentEvent.event_id).not.toBe(first.event_id);
+    // No webhook of the campaign subscribes to campaign.paused.
+    expect(await json("emit", "--campaign", campaign.id, "--event", "campaign.paused", "--data", "{}")).toMatchObject({ deliveries_queued: 0, replayed: false });
+
+    // The campaign catalogue: an agent event is not a campaign event.
+    expect(await usageError("emit", "--campaign", campaign.id, "--event", "event_phone_call_ended")).toMatch(
+      /^unknown campaign event "event_phone_call_ended"; one of: campaign\.created, campaign\.started, .*event_call_report$/,
+    );
+    expect(await usageError("emit", "--campaign", "campaign_nope", "--event", "campaign.started")).toBe("no campaign campaign_nope");
+    expect(await usageError("emit", "--event", "campaign.started")).toBe("--agent or --campaign is required");
+  });
+
+  it("emit --agent --campaign hands over an agent event of a call in the campaign: its call-event webhooks receive it too", async () => {
+    const env = await json("env", "create", "--name", "Campaign calls");
+    const agent = await json("agent", "create", "--environment", env.id, "--name", "A");
+    const campaign = await json("campaign", "create", "--environment", env.id, "--name", "C", "--agent", agent.id);
+    await webhookOf(agentOwner(agent.id), ["event_phone_call_ended"]);
+    await webhookOf(campaignOwner(campaign.id), ["campaign.completed"], true);
+    await webhookOf(campaignOwner(campaign.id), ["campaign.completed"], false);
+
+    const data = '{"call_id":"c1","duration":45}';
+    const inCampaign = await json("emit", "--agent", agent.id, "--campaign", campaign.id, "--event", "event_phone_call_ended", "--data", data);
+    expect(inCampaign).toEqual({ event_id: expect.any(String), deliveries_queued: 2, replayed: false });
+    const outside = await json("emit", "--agent", agent.id, "--event", "event_phone_call_ended", "--data", data);
+    expect(outside).toEqual({ event_id: expect.any(String), deliveries_queued: 1, replayed: false });
+
+    // The agent catalogue still decides, and the campaign must be of the agent's environment.
+    expect(await usageError("emit", "--agent", agent.id, "--campaign", campaign.id, "--event", "campaign.started")).toContain('unknown event "campaign.started"');
+    const other = await json("env", "create", "--name", "Elsewhere");
+    const foreign = await json("campaign", "create", "--environment", other.id, "--name", "Not ours");
+    expect(await usageError("emit", "--agent", agent.id, "--campaign", foreign.id, "--event", "event_phone_call_ended")).toBe(
+      `campaign ${foreign.id} is not of agent ${agent.id}'s environment`,
+    );
+  });
+
   it("bad usage exits 2 with a message, never a stack trace", async () => {
     const failure = await run(process.execPath, [BIN, "agent", "create", "--name", "x"], { env: { ...process.env, DATABASE_URL: database.url } }).catch((e) => e);
     expect(failure.code).toBe(2);
     expect(failure.stderr).toContain("--environment is required");
     expect(failure.stderr).not.toMatch(/^\s+at /m);
     // Every command reports bad usage the same way, as a UsageError, which the bin turns into that exit.
-    vi.stubEnv("DATABASE_URL", database.url);
-    const unknown = await main(["emit", "--agent", "a", "--event", "event_nope"]).catch((e) => e).finally(() => vi.unstubAllEnvs());
-    expect(unknown).toBeInstanceOf(UsageError);
-    expect(unknown.message).toContain('unknown event "event_nope"');
+    expect(await usageError("emit", "--agent", "a", "--event", "event_nope")).toContain('unknown event "event_nope"');
   }, PER_PROCESS_MS + 10_000);
 });
 

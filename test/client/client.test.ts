@@ -132,6 +132,17 @@ describe("logs(): every row of every page", () => {
     expect(fetch.requests.map((r) => r.url.search)).toEqual(["?page=1&per_page=2", "?page=2&per_page=2", "?page=3&per_page=2"]);
   });
 
+  test("campaignLogs walks a campaign webhook's pages the same way", async () => {
+    const fetch = pages(3, 2);
+    const ids: string[] = [];
+    for await (const log of createTalkoverClient({ token: TOKEN, fetch }).campaignLogs("campaign-1", WEBHOOK, { perPage: 2 })) ids.push(log.id);
+    expect(ids).toEqual(["log-1", "log-2", "log-3"]);
+    expect(fetch.requests.map((r) => r.url.pathname)).toEqual([
+      `/api/v1/campaigns/campaign-1/webhooks/${WEBHOOK}/logs`,
+      `/api/v1/campaigns/campaign-1/webhooks/${WEBHOOK}/logs`,
+    ]);
+  });
+
   test("an agent without logs takes one request", async () => {
     const fetch = pages(0, 25);
     const rows: WebhookLog[] = [];

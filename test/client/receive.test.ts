@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, expectTypeOf, test } from "vitest";
 import { verifyWebhook, WebhookVerificationError } from "../../client/index.js";
-import type { DeliveryOf, WebhookDelivery } from "../../client/types.js";
+import type { components, DeliveryOf, WebhookDelivery } from "../../client/types.js";
 
 const DELIVERY_ID = "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70";
 const BODY = JSON.stringify({
@@ -152,7 +152,7 @@ describe("the delivery's type", () => {
     }
   });
 
-  test("covers the 22 agent events and webhook.test", () => {
+  test("covers the 22 agent events, the campaign events and webhook.test", () => {
     expectTypeOf<WebhookDelivery["event"]>().toEqualTypeOf<
       | "event_phone_call_started"
       | "event_phone_call_ended"
@@ -176,7 +176,23 @@ describe("the delivery's type", () => {
       | "event_user_disconnected"
       | "event_client_connected"
       | "event_client_disconnected"
+      | "campaign.created"
+      | "campaign.started"
+      | "campaign.paused"
+      | "campaign.completed"
+      | "campaign.updated"
+      | "campaign_call.queued"
+      | "campaign_call.started"
+      | "campaign_call.completed"
+      | "campaign_call.retry_scheduled"
+      | "campaign_call.failed"
+      | "event_call_transcript"
+      | "event_call_report"
       | "webhook.test"
+    >();
+    // event_recording is both an agent and a campaign event: its two bodies differ by envelope.
+    expectTypeOf<DeliveryOf<"event_recording">>().toEqualTypeOf<
+      components["schemas"]["RecordingEvent"] | components["schemas"]["CampaignEventRecordingEvent"]
     >();
   });
 });

@@ -10,7 +10,16 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTalkoverClient, type TalkoverClient } from "../../client/index.js";
-import type { Webhook, WebhookCreate, WebhookEventName, WebhookLog, WebhookLogPage } from "../../client/types.js";
+import type {
+  CampaignEventName,
+  CampaignWebhook,
+  CampaignWebhookUpdate,
+  Webhook,
+  WebhookCreate,
+  WebhookEventName,
+  WebhookLog,
+  WebhookLogPage,
+} from "../../client/types.js";
 import { loadSpec } from "../../server/spec.js";
 import { componentErrors } from "../support/spec-schemas.js";
 import { operationIds, responseErrors } from "./spec-responses.js";
@@ -26,7 +35,9 @@ import { operationIds, responseErrors } from "./spec-responses.js";
  *     token: server.environmentToken,                   // talq_… of the environment owning agentId
  *     serviceToken: server.serviceToken,                // TALKOVER_SERVICE_TOKEN
  *     agentId: server.agentId,                          // an agent with no webhooks yet
+ *     campaignId: server.campaignId,                    // a campaign of that environment, no webhooks yet
  *     foreignAgentId: server.otherEnvironmentAgentId,   // optional
+ *     foreignCampaignId: server.otherEnvironmentCampaignId, // optional
  *     stateful: true,
  *     deliversEvents: true,                             // the delivery worker runs
  *     teardown: () => server.stop(),
@@ -45,6 +56,10 @@ export interface ContractTarget {
   agentId: string;
   /** An agent of ANOTHER environment: it must answer exactly like one that does not exist. Optional. */
   foreignAgentId?: string;
+  /** A campaign of that environment (of `agentId` or of no agent); it should have no webhooks when the suite starts. */
+  campaignId: string;
+  /** A campaign of ANOTHER environment: it must answer exactly like one that does not exist. Optional. */
+  foreignCampaignId?: string;
   /**
    * Makes the server's database unable to answer writes (a lock held by another connection) until the
    * returned function is called. Required when `caps.databaseFaults`.
@@ -69,6 +84,8 @@ export interface ContractCapabilities {
   deliversEvents?: boolean;
   /** The setup gives `foreignAgentId`. */
   foreignAgent?: boolean;
+  /** The setup gives `foreignCampaignId`. */
+  foreignCampaign?: boolean;
   /** The setup gives `holdDatabase`: a stateful target then shows its 503 under a real database fault. */
   databaseFaults?: boolean;
   /** A stateful target's per-token limit: the suite spends it, last, to see the 429. */
@@ -92,6 +109,8 @@ const MICROSECONDS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const WRONG_TOKEN = "talq_" + "0".repeat(40);
 /** Deliberately not an event of the catalogue: the typed client would refuse it otherwise. */
 const OUTSIDE_CATALOGUE = "event_bogus" as unknown as WebhookEventName;
+/** An agent event that is not in the campaign catalogue (`event_recording`, … are in both). */
+const AGENT_ONLY_EVENT = "event_phone_call_ended" as unknown as CampaignEventName;
 
 interface Answer {
   response: Response;
@@ -638,6 +657,405 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
       });
     });
 
+    // Campaign webhooks: the agent webhooks' operations under /api/v1/campaigns/{campaign_id}/webhooks, the
+    // campaign catalogue, include_call_events, and the campaign intake. After the agent's deletion step, so
+    // that on a stateful target the agent has no webhooks left and every delivery counted below is a campaign's.
+    describe("campaign webhooks", () => {
+      let campaignHook: CampaignWebhook | undefined;
+      const campaign = () => ({ campaign_id: target.campaignId });
+      const hookOfCampaign = () => {
+        if (!campaignHook) throw new Error("the campaign create step failed; nothing to address");
+        return { campaign_id: target.campaignId, webhook_id: campaignHook.id };
+      };
+      const campaignNotFound = { success: false, message: "Campaign not found in this environment." };
+
+      test("listCampaignWebhooks answers the webhooks and the campaign catalogue: names, in CampaignEventType's order", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks", { params: { path: campaign() } });
+        expectDocumented("listCampaignWebhooks", answer, 200);
+        expect(answer.data!.data.available_events).toEqual(campaignCatalogue());
+        for (const header of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]) {
+          expect(answer.response.headers.get(header), header).toMatch(/^\d+$/);
+        }
+        if (caps.stateful) expect(answer.data!.data.webhooks).toEqual([]);
+      });
+
+      test("an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks", {
+          params: { path: { campaign_id: randomUUID() } },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("listCampaignWebhooks", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
+      });
+
+      testIf(Boolean(caps.foreignCampaign), "another environment's campaign answers exactly like an unknown one", async () => {
+        const listed = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks", { params: { path: { campaign_id: target.foreignCampaignId! } } });
+        expectDocumented("listCampaignWebhooks", listed, 404);
+        expect(listed.error).toEqual(campaignNotFound);
+        const created = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks", {
+          params: { path: { campaign_id: target.foreignCampaignId! } },
+          body: { name: "Not ours", webhook_url: FAILING_URL, events: ["campaign.started"] },
+        });
+        expectDocumented("createCampaignWebhook", created, 404);
+        expect(created.error).toEqual(campaignNotFound);
+      });
+
+      testIf(sendsInvalid, "an unknown query parameter is 422 'The colour field is prohibited.'", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks", {
+          params: { path: campaign(), query: { colour: "red" } as never }, // deliberately outside the document
+          ...prefer("code=422, example=unknown_query"),
+        });
+        expectDocumented("listCampaignWebhooks", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { colour: ["The colour field is prohibited."] } });
+      });
+
+      testIf(sendsInvalid, "createCampaignWebhook with an agent event in its events is 422 'The selected events.0 is invalid.'", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks", {
+          params: { path: campaign() },
+          body: { name: "Campaign progress", webhook_url: FAILING_URL, events: [AGENT_ONLY_EVENT] },
+          ...prefer("code=422, example=events"),
+        });
+        expectDocumented("createCampaignWebhook", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { "events.0": ["The selected events.0 is invalid."] } });
+      });
+
+      test("createCampaignWebhook for an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks", {
+          params: { path: { campaign_id: randomUUID() } },
+          body: { name: "Campaign progress", webhook_url: FAILING_URL, events: ["campaign.started"] },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("createCampaignWebhook", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
+      });
+
+      test("createCampaignWebhook answers 201 with the webhook, include_call_events false by default, never its secret", async () => {
+        const sent = {
+          name: "Campaign progress",
+          webhook_url: FAILING_URL,
+          webhook_secret: "optional_secret_for_hmac",
+          events: ["campaign.started", "campaign.completed", "campaign_call.failed"] satisfies CampaignEventName[],
+          timeout: 30,
+          max_retries: 0, // a failed delivery ends `failed` at once, so it can be retried by hand below
+        };
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks", { params: { path: campaign() }, body: sent });
+        expectDocumented("createCampaignWebhook", answer, 201);
+        const created = answer.data!;
+        expect(created.message).toBe("Webhook created successfully");
+        expect(created.data).not.toHaveProperty("webhook_secret");
+        expect(created.data).toMatchObject({ name: sent.name, events: sent.events, include_call_events: false, timeout: 30, enabled: true, events_count: 3, status: "active" });
+        expect(created.data.created_at).toMatch(MICROSECONDS_UTC);
+        expect(created.data.updated_at).toMatch(MICROSECONDS_UTC);
+        if (caps.stateful) {
+          expect(created.data).toMatchObject({ campaign_id: target.campaignId, webhook_url: FAILING_URL, max_retries: 0 });
+          expect(created.data).not.toHaveProperty("agent_id");
+        }
+        campaignHook = created.data;
+      });
+
+      test("showCampaignWebhook answers the webhook", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", { params: { path: hookOfCampaign() } });
+        expectDocumented("showCampaignWebhook", answer, 200);
+        expect(answer.data!.data.id).toBe(campaignHook!.id);
+        if (caps.stateful) expect(answer.data!.data).toEqual(campaignHook);
+      });
+
+      test("an unknown campaign webhook is 404 'Webhook not found.'", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", {
+          params: { path: { campaign_id: target.campaignId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("showCampaignWebhook", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
+      test("a campaign webhook addressed under an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", {
+          params: { path: { campaign_id: randomUUID(), webhook_id: campaignHook!.id } },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("showCampaignWebhook", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
+      });
+
+      testIf(Boolean(caps.foreignCampaign), "the same under another environment's campaign answers exactly like an unknown campaign", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", {
+          params: { path: { campaign_id: target.foreignCampaignId!, webhook_id: campaignHook!.id } },
+        });
+        expectDocumented("showCampaignWebhook", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
+      });
+
+      testIf(caps.stateful, "listCampaignWebhooks then lists the new webhook; the agent's list does not", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks", { params: { path: campaign() } });
+        expectDocumented("listCampaignWebhooks", answer, 200);
+        expect(answer.data!.data.webhooks).toEqual([campaignHook]);
+        const agents = await api.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });
+        expectDocumented("listWebhooks", agents, 200);
+        expect(agents.data!.data.webhooks.map((w) => w.id)).not.toContain(campaignHook!.id);
+      });
+
+      test("updateCampaignWebhook changes only the fields sent; include_call_events is echoed", async () => {
+        const answer = await api.PUT("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", {
+          params: { path: hookOfCampaign() },
+          body: { events: ["campaign.completed", "campaign_call.failed"], include_call_events: true },
+        });
+        expectDocumented("updateCampaignWebhook", answer, 200);
+        expect(answer.data!.message).toBe("Webhook updated successfully");
+        expect(answer.data!.data).toMatchObject({ events: ["campaign.completed", "campaign_call.failed"], include_call_events: true, events_count: 2 });
+        if (caps.stateful) {
+          const { events: _e, include_call_events: _i, events_count: _c, updated_at: _u, ...unchanged } = campaignHook!;
+          expect(answer.data!.data).toMatchObject(unchanged);
+          expect(answer.data!.data.updated_at >= campaignHook!.updated_at).toBe(true);
+        }
+        campaignHook = answer.data!.data;
+      });
+
+      testIf(sendsInvalid, "updateCampaignWebhook with values out of range is 422 with one message per field", async () => {
+        const answer = await api.PUT("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", {
+          params: { path: hookOfCampaign() },
+          body: campaignOutOfRange(),
+          ...prefer("code=422, example=limits"),
+        });
+        expectDocumented("updateCampaignWebhook", answer, 422);
+        expect(answer.error).toEqual(limitsError);
+      });
+
+      test("toggleCampaignWebhook disables an enabled webhook, then enables it again", async () => {
+        const off = await api.PATCH("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/toggle", {
+          params: { path: hookOfCampaign() },
+          ...prefer("example=disabled"),
+        });
+        expectDocumented("toggleCampaignWebhook", off, 200);
+        expect(off.data!.message).toBe("Webhook disabled");
+        expect(off.data!.data).toMatchObject({ enabled: false, status: "disabled" });
+
+        // openapi.yaml documents only the `disabled` example, so a mock answers it again here.
+        const on = await api.PATCH("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/toggle", { params: { path: hookOfCampaign() } });
+        expectDocumented("toggleCampaignWebhook", on, 200);
+        if (caps.stateful) {
+          expect(on.data!.message).toBe("Webhook enabled");
+          expect(on.data!.data).toMatchObject({ enabled: true, status: "active" });
+          const { enabled: _e, status: _s, updated_at: _u, ...unchanged } = campaignHook!;
+          expect(on.data!.data).toMatchObject(unchanged);
+        }
+      });
+
+      test("listCampaignWebhookLogs answers a page of attempts (none yet on a stateful target)", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hookOfCampaign(), query: { per_page: 50 } },
+        });
+        expectDocumented("listCampaignWebhookLogs", answer, 200);
+        expect(answer.data!.pagination.current_page).toBe(1);
+        if (caps.stateful) {
+          expect(answer.data!.pagination).toMatchObject({ per_page: 50, total: 0 });
+          expect(answer.data!.data).toEqual([]);
+        }
+      });
+
+      testIf(sendsInvalid, "listCampaignWebhookLogs with per_page above 100 is 422", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hookOfCampaign(), query: { per_page: 500 } },
+          ...prefer("code=422"),
+        });
+        expectDocumented("listCampaignWebhookLogs", answer, 422);
+        // The campaign logs' 422 documents only the unknown-query example, which is what a mock answers.
+        if (caps.stateful) {
+          expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { per_page: ["The per page field must be between 1 and 100."] } });
+        }
+      });
+
+      test("logs of an unknown campaign webhook are 404 'Webhook not found.'", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+          params: { path: { campaign_id: target.campaignId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("listCampaignWebhookLogs", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
+      test("testCampaignWebhook answers 200 and says in `success` whether the receiver accepted", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test", { params: { path: hookOfCampaign() } });
+        expectDocumented("testCampaignWebhook", answer, 200);
+        const result = answer.data!;
+        expect(result.message).toMatch(/^(Test payload dispatched|Webhook test failed: .+)$/);
+        expect(result.success).toBe(result.message === "Test payload dispatched");
+        if (caps.stateful) expect(result.success).toBe(false); // FAILING_URL
+        else expect(result).toEqual({ success: true, message: "Test payload dispatched", data: { status_code: 200, response_time: 150 } });
+      });
+
+      let testLog: WebhookLog | undefined;
+
+      test("the test delivery is logged under the webhook's first event, and cannot be retried: 422 LOG_NOT_RETRIABLE", async () => {
+        const logs = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", { params: { path: hookOfCampaign() } });
+        expectDocumented("listCampaignWebhookLogs", logs, 200);
+        testLog = logs.data!.data[0];
+        expect(testLog, "no log row").toBeDefined();
+        if (caps.stateful) {
+          expect(logs.data!.data).toHaveLength(1);
+          expect(testLog).toMatchObject({ webhook_id: campaignHook!.id, event: campaignHook!.events[0], attempt: 1, status: "failed" });
+        }
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { ...hookOfCampaign(), log_id: testLog!.id } },
+          ...prefer("code=422"),
+        });
+        expectDocumented("retryCampaignWebhookLog", answer, 422);
+        expect(answer.error).toEqual({ success: false, message: "Log cannot be retried", code: "LOG_NOT_RETRIABLE" });
+      });
+
+      test("retrying an unknown log is 404 'Log not found.'; under an unknown campaign, 'Campaign not found in this environment.'", async () => {
+        const log = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { ...hookOfCampaign(), log_id: randomUUID() } },
+          ...prefer("code=404, example=log"),
+        });
+        expectDocumented("retryCampaignWebhookLog", log, 404);
+        expect(log.error).toEqual({ success: false, message: "Log not found." });
+        const unknownCampaign = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+          params: { path: { campaign_id: randomUUID(), webhook_id: campaignHook!.id, log_id: testLog!.id } },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("retryCampaignWebhookLog", unknownCampaign, 404);
+        expect(unknownCampaign.error).toEqual(campaignNotFound);
+      });
+
+      describe("campaign event intake (service token)", () => {
+        const idempotencyKey = `contract-campaign-${randomUUID()}`;
+        let eventId: string | undefined;
+        const event = () => ({
+          event: "campaign.completed" as const,
+          occurred_at: "2025-09-04T18:00:00.000000Z",
+          idempotency_key: idempotencyKey,
+          data: { name: "Campaign progress", status: "completed" },
+        });
+
+        test("ingestCampaignEvent answers 202 and queues one delivery per subscribed webhook of the campaign", async () => {
+          const answer = await service.POST("/internal/v1/campaigns/{campaign_id}/events", {
+            params: { path: campaign() },
+            body: event(),
+            ...prefer("example=accepted"),
+          });
+          expectDocumented("ingestCampaignEvent", answer, 202);
+          // The mock's example and a stateful target agree: the one webhook, subscribed to campaign.completed.
+          expect(answer.data).toEqual({ success: true, message: "Event accepted", data: { event_id: expect.any(String), deliveries_queued: 1, replayed: false } });
+          eventId = answer.data!.data.event_id;
+        });
+
+        test("ingestCampaignEvent with an idempotency key seen before replays the event and queues nothing", async () => {
+          const answer = await service.POST("/internal/v1/campaigns/{campaign_id}/events", { params: { path: campaign() }, body: event() });
+          expectDocumented("ingestCampaignEvent", answer, 202);
+          expect(answer.data!.message).toBe("Event accepted");
+          // openapi.yaml documents no `replayed` example for this operation: a mock answers `accepted` again.
+          if (caps.stateful) expect(answer.data!.data).toEqual({ event_id: eventId, deliveries_queued: 0, replayed: true });
+        });
+
+        test("ingestCampaignEvent with an environment token is 401 'Invalid Bearer Token'", async () => {
+          const answer = await api.POST("/internal/v1/campaigns/{campaign_id}/events", {
+            params: { path: campaign() },
+            body: event(),
+            ...prefer("code=401, example=invalid"),
+          });
+          expectDocumented("ingestCampaignEvent", answer, 401);
+          expect(answer.error).toEqual({ message: "Invalid Bearer Token" });
+        });
+
+        testIf(sendsInvalid, "ingestCampaignEvent of an agent event is 422 'The selected event is invalid.'", async () => {
+          const answer = await service.POST("/internal/v1/campaigns/{campaign_id}/events", {
+            params: { path: campaign() },
+            body: { event: AGENT_ONLY_EVENT, data: {} },
+            ...prefer("code=422, example=agent_event"),
+          });
+          expectDocumented("ingestCampaignEvent", answer, 422);
+          expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { event: ["The selected event is invalid."] } });
+        });
+
+        test("ingestCampaignEvent for an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+          const answer = await service.POST("/internal/v1/campaigns/{campaign_id}/events", {
+            params: { path: { campaign_id: randomUUID() } },
+            body: { ...event(), idempotency_key: `contract-${randomUUID()}` },
+            ...prefer("code=404, example=campaign"),
+          });
+          expectDocumented("ingestCampaignEvent", answer, 404);
+          expect(answer.error).toEqual(campaignNotFound);
+        });
+
+        test("ingestEvent with the campaign_id of a call reaches the campaign's webhooks with include_call_events", async () => {
+          const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+            params: { path: agent() },
+            body: { event: "event_phone_call_ended", campaign_id: target.campaignId, idempotency_key: `contract-${randomUUID()}`, data: { call_id: randomUUID() } },
+            ...prefer("example=accepted"),
+          });
+          expectDocumented("ingestEvent", answer, 202);
+          expect(answer.data!.data.replayed).toBe(false);
+          // The agent's webhooks are deleted by now: the one delivery is the campaign webhook's (include_call_events).
+          if (caps.stateful) expect(answer.data!.data.deliveries_queued).toBe(1);
+        });
+
+        testIf(caps.stateful && Boolean(caps.foreignCampaign), "ingestEvent with another environment's campaign_id is 422 on campaign_id", async () => {
+          const answer = await service.POST("/internal/v1/agents/{agent_id}/events", {
+            params: { path: agent() },
+            body: { event: "event_phone_call_ended", campaign_id: target.foreignCampaignId!, data: { call_id: randomUUID() } },
+          });
+          expectDocumented("ingestEvent", answer, 422);
+          expect(Object.keys((answer.error as { errors: object }).errors)).toEqual(["campaign_id"]);
+        });
+
+        testIf(!caps.stateful || Boolean(caps.deliversEvents), "a failed campaign delivery is retried by hand as a new attempt one higher", async () => {
+          // Mock: any log id; real server: wait for the worker to fail the campaign.completed delivery queued above.
+          const failed = caps.stateful ? await waitForFailedCampaignAttempt() : testLog!;
+          const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs/{log_id}/retry", {
+            params: { path: { ...hookOfCampaign(), log_id: failed.id } },
+          });
+          expectDocumented("retryCampaignWebhookLog", answer, 200);
+          expect(answer.data!.message).toBe("Webhook retry queued");
+          expect(answer.data!.data.queued_at).toMatch(MICROSECONDS_UTC);
+          if (caps.stateful) {
+            expect(answer.data!.data.original_log_id).toBe(failed.id);
+            const rows = await campaignLogRows();
+            expect(rows.find((row) => row.id === failed.id)).toEqual(failed); // the original row stays as it was
+            expect(rows.find((row) => row.id === answer.data!.data.log_id)).toMatchObject({ attempt: failed.attempt + 1, event: failed.event });
+          }
+        }, 30_000);
+
+        async function campaignLogRows(): Promise<WebhookLog[]> {
+          const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+            params: { path: hookOfCampaign(), query: { per_page: 100 } },
+          });
+          expectDocumented("listCampaignWebhookLogs", answer, 200);
+          return answer.data!.data;
+        }
+
+        async function waitForFailedCampaignAttempt(): Promise<WebhookLog> {
+          const deadline = Date.now() + 20_000;
+          while (Date.now() < deadline) {
+            const failed = (await campaignLogRows()).find((row) => row.event === "campaign.completed" && row.status === "failed" && row.id !== testLog?.id);
+            if (failed) return failed;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+          throw new Error("no failed attempt of the ingested campaign event appeared in the logs within 20 s");
+        }
+      });
+
+      test("deleteCampaignWebhook answers 200 'Campaign webhook deleted'; the webhook and its logs then answer 404", async () => {
+        const answer = await api.DELETE("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", { params: { path: hookOfCampaign() } });
+        expectDocumented("deleteCampaignWebhook", answer, 200);
+        expect(answer.data).toEqual({ success: true, message: "Campaign webhook deleted" });
+
+        const notFound = { success: false, message: "Webhook not found." };
+        const shown = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", { params: { path: hookOfCampaign() }, ...prefer("code=404, example=webhook") });
+        expectDocumented("showCampaignWebhook", shown, 404);
+        expect(shown.error).toEqual(notFound);
+        const logs = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", { params: { path: hookOfCampaign() }, ...prefer("code=404, example=webhook") });
+        expectDocumented("listCampaignWebhookLogs", logs, 404);
+        expect(logs.error).toEqual(notFound);
+        const deleted = await api.DELETE("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}", { params: { path: hookOfCampaign() }, ...prefer("code=404, example=webhook") });
+        expectDocumented("deleteCampaignWebhook", deleted, 404);
+        expect(deleted.error).toEqual(notFound);
+        const toggled = await api.PATCH("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/toggle", { params: { path: hookOfCampaign() }, ...prefer("code=404, example=webhook") });
+        expectDocumented("toggleCampaignWebhook", toggled, 404);
+        expect(toggled.error).toEqual(notFound);
+      });
+    });
+
     describe("database unavailable", () => {
       // A mock answers 503 when asked; a real server while its database is held by another connection.
       testIf(!caps.stateful || Boolean(caps.databaseFaults), "while the database cannot answer, writes are 503 with Retry-After, the API's and the intake's", async () => {
@@ -704,6 +1122,16 @@ function outOfRange(): WebhookCreate {
     timeout: 3,
     events: ["event_recording", OUTSIDE_CATALOGUE],
   };
+}
+
+/** The same for a campaign webhook: `event_recording` is in the campaign catalogue too, the second event in neither. */
+function campaignOutOfRange(): CampaignWebhookUpdate {
+  return { ...outOfRange(), events: ["event_recording", OUTSIDE_CATALOGUE as unknown as CampaignEventName] };
+}
+
+/** The campaign catalogue, names in openapi.yaml's order: what `available_events` must be. */
+function campaignCatalogue(): CampaignEventName[] {
+  return [...loadSpec().campaignEvents];
 }
 
 const UNAVAILABLE = { success: false, message: "The service is temporarily unavailable. Please try again shortly." };

@@ -11,7 +11,7 @@ const RATE_LIMIT = 300;
 
 defineContractSuite(
   "reference server behind prism proxy --errors",
-  { stateful: true, deliversEvents: true, foreignAgent: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT, invalidRequests: false },
+  { stateful: true, deliversEvents: true, foreignAgent: true, foreignCampaign: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT, invalidRequests: false },
   async () => {
     // The server's own response validation is off here, so that Prism is the gate this run tests.
     const server = await startTestServer("sqlite", { config: { rateLimitPerMinute: RATE_LIMIT, validateResponses: false } });
@@ -29,6 +29,8 @@ defineContractSuite(
       serviceToken: SERVICE_TOKEN,
       agentId: server.agentId,
       foreignAgentId: other.agentId,
+      campaignId: server.campaignId,
+      foreignCampaignId: other.campaignId,
       holdDatabase: () => holdDatabase(server.server.database),
       async teardown() {
         await proxy.stop();

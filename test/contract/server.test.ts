@@ -9,7 +9,7 @@ const RATE_LIMIT = 300;
 for (const dialect of ["sqlite", "postgres"] as const) {
   defineContractSuite(
     `reference server on ${dialect}`,
-    { stateful: true, deliversEvents: true, foreignAgent: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT },
+    { stateful: true, deliversEvents: true, foreignAgent: true, foreignCampaign: true, databaseFaults: true, rateLimitPerMinute: RATE_LIMIT },
     async () => {
       const server = await startTestServer(dialect, { config: { rateLimitPerMinute: RATE_LIMIT } });
       const other = await server.otherEnvironment();
@@ -19,6 +19,8 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         serviceToken: SERVICE_TOKEN,
         agentId: server.agentId,
         foreignAgentId: other.agentId,
+        campaignId: server.campaignId,
+        foreignCampaignId: other.campaignId,
         holdDatabase: () => holdDatabase(server.server.database),
         teardown: () => server.stop(),
       };

@@ -1,13 +1,13 @@
 // Shared pieces of the engine tests: the per-test set-up (a server and receivers), a poll helper, a
 // controllable clock for the engine, and shortcuts over a test server's API (create a webhook, hand it an
-// event, read its logs).
+// event, read its logs), for the agent's webhooks and the campaign's.
 import { afterEach, beforeEach } from "vitest";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
 import type { Config } from "../../server/config.js";
 import type { Dialect } from "../../server/storage/db.js";
 import type { StartOptions } from "../../server/server.js";
 import { startReceiver, type Receiver } from "./receiver.js";
-import { deliveryExample } from "../../server/spec.js";
+import { campaignDeliveryExample, deliveryExample } from "../../server/spec.js";
 
 /** Polls `check` until it returns a truthy value (returned) or throws after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = "condition"): Promise<NonNullable<T>> {
@@ -76,8 +76,8 @@ export const DAY = 24 * HOUR;
 /** A valid `event_phone_call_ended` data object: the example of its delivery in openapi.yaml. */
 export const CALL_ENDED_DATA = deliveryExample("event_phone_call_ended").data;
 
-export interface EngineTestServer extends TestServer {
-  clock: TestClock;
+/** Shortcuts over one owner's webhooks (the agent's, or the campaign's). */
+export interface OwnerShortcuts {
   createWebhook(fields: Record<string, unknown> & { webhook_url: string }): Promise<any>;
   /** POST …/events with the service token; returns the response's `data`. */
   ingest(body?: Record<string, unknown>): Promise<{ event_id: string; deliveries_queued: number; replayed: boolean }>;
@@ -90,6 +90,15 @@ export interface EngineTestServer extends TestServer {
   webhook(webhookId: string): Promise<any>;
 }
 
+export interface EngineTestServer extends TestServer, OwnerShortcuts {
+  clock: TestClock;
+  /** The same over the test campaign's webhooks: its events by default `campaign.started`. */
+  campaign: OwnerShortcuts;
+}
+
+/** A valid `campaign.started` data object: the example of its delivery in openapi.yaml. */
+export const CAMPAIGN_STARTED_DATA = campaignDeliveryExample("campaign.started").data;
+
 export async function startEngineServer(
   dialect: Dialect,
   options: { config?: Partial<Config>; engine?: StartOptions["engine"] } = {},
@@ -99,63 +108,77 @@ export async function startEngineServer(
     config: options.config,
     engine: { now: clock.now, worker: { pollIntervalMs: 25 }, ...options.engine },
   });
-  const base = `/api/v1/agents/${t.agentId}`;
-
   const ok = (response: { status: number; text: string }, expected: number, what: string) => {
     if (response.status !== expected) throw new Error(`${what}: expected ${expected}, got ${response.status} ${response.text}`);
   };
 
-  const server: EngineTestServer = {
+  const shortcuts = (base: string, intake: string, defaults: Record<string, unknown>, events: string[]): OwnerShortcuts => {
+    const owner: OwnerShortcuts = {
+      async createWebhook(fields) {
+        const response = await t.api(`${base}/webhooks`, { method: "POST", body: { name: "Engine test", events, ...fields } });
+        ok(response, 201, "create webhook");
+        return response.body.data;
+      },
+      async ingest(body = {}) {
+        const response = await t.api(intake, { method: "POST", token: SERVICE_TOKEN, body: { ...defaults, ...body } });
+        ok(response, 202, "ingest");
+        return response.body.data;
+      },
+      async logs(webhookId, query = "per_page=100") {
+        const response = await t.api(`${base}/webhooks/${webhookId}/logs?${query}`);
+        ok(response, 200, "list logs");
+        return response.body;
+      },
+      async logsUntil(webhookId, predicate, timeoutMs = 15_000) {
+        let last: any[] = [];
+        try {
+          return await waitFor(
+            async () => {
+              last = (await owner.logs(webhookId)).data;
+              return predicate(last) ? last : undefined;
+            },
+            timeoutMs,
+            "log rows",
+          );
+        } catch (err) {
+          throw new Error(`${(err as Error).message}; last rows: ${JSON.stringify(last.map(summary))}`);
+        }
+      },
+      async settledLogs(webhookId, count, timeoutMs) {
+        const rows = await owner.logsUntil(webhookId, (data) => data.length === count && data.every((l) => l.status !== "pending"), timeoutMs);
+        return byAttempt(rows);
+      },
+      async webhook(webhookId) {
+        const response = await t.api(`${base}/webhooks/${webhookId}`);
+        ok(response, 200, "show webhook");
+        return response.body.data;
+      },
+    };
+    return owner;
+  };
+
+  return {
     ...t,
     clock,
-    async createWebhook(fields) {
-      const response = await t.api(`${base}/webhooks`, {
-        method: "POST",
-        body: { name: "Engine test", events: ["event_phone_call_ended"], ...fields },
-      });
-      ok(response, 201, "create webhook");
-      return response.body.data;
-    },
-    async ingest(body = {}) {
-      const response = await t.api(`/internal/v1/agents/${t.agentId}/events`, {
-        method: "POST",
-        token: SERVICE_TOKEN,
-        body: { event: "event_phone_call_ended", data: CALL_ENDED_DATA, ...body },
-      });
-      ok(response, 202, "ingest");
-      return response.body.data;
-    },
-    async logs(webhookId, query = "per_page=100") {
-      const response = await t.api(`${base}/webhooks/${webhookId}/logs?${query}`);
-      ok(response, 200, "list logs");
-      return response.body;
-    },
-    async logsUntil(webhookId, predicate, timeoutMs = 15_000) {
-      let last: any[] = [];
-      try {
-        return await waitFor(
-          async () => {
-            last = (await server.logs(webhookId)).data;
-            return predicate(last) ? last : undefined;
-          },
-          timeoutMs,
-          "log rows",
-        );
-      } catch (err) {
-        throw new Error(`${(err as Error).message}; last rows: ${JSON.stringify(last.map(summary))}`);
-      }
-    },
-    async settledLogs(webhookId, count, timeoutMs) {
-      const rows = await server.logsUntil(webhookId, (data) => data.length === count && data.every((l) => l.status !== "pending"), timeoutMs);
-      return byAttempt(rows);
-    },
-    async webhook(webhookId) {
-      const response = await t.api(`${base}/webhooks/${webhookId}`);
-      ok(response, 200, "show webhook");
-      return response.body.data;
-    },
+    ...shortcuts(
+      `/api/v1/agents/${t.agentId}`,
+      `/internal/v1/agents/${t.agentId}/events`,
+      { event: "event_phone_call_ended", data: CALL_ENDED_DATA },
+      ["event_phone_call_ended"],
+    ),
+    campaign: shortcuts(
+      `/api/v1/campaigns/${t.campaignId}`,
+      `/internal/v1/campaigns/${t.campaignId}/events`,
+      { event: "campaign.started", data: CAMPAIGN_STARTED_DATA },
+      ["campaign.started"],
+    ),
   };
-  return server;
+}
+
+/** The statuses of a webhook's deliveries (pending, success, failed, cancelled), read from the database. */
+export async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
+  const rows = await t.server.database.db.selectFrom("deliveries").select("status").where("webhook_id", "=", webhookId).execute();
+  return rows.map((r) => r.status);
 }
 
 /** Oldest first, for reading attempts in order. */

@@ -3,13 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../server/logger.js";
 import { purgeExpired } from "../../server/delivery/retention.js";
 import type { Dialect } from "../../server/storage/db.js";
-import { DAY, HOUR, engineTests, type EngineTestServer } from "./harness.js";
+import { DAY, HOUR, deliveryStatuses, engineTests, type EngineTestServer } from "./harness.js";
 import { startReceiver, type Receiver } from "./receiver.js";
-
-async function deliveryStatuses(t: EngineTestServer, webhookId: string): Promise<string[]> {
-  const rows = await t.server.database.db.selectFrom("deliveries").select("status").where("webhook_id", "=", webhookId).execute();
-  return rows.map((r) => r.status);
-}
 
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;

@@ -61,6 +61,11 @@ describe("delivery options in openapi.yaml", () => {
     expect(Object.keys(schemas.PayloadTemplates.properties)).toEqual(schemas.WebhookEventType.enum);
   });
 
+  it("CampaignPayloadTemplates has exactly one key per event of the campaign catalogue", () => {
+    const schemas = spec.document.components.schemas;
+    expect(Object.keys(schemas.CampaignPayloadTemplates.properties)).toEqual(schemas.CampaignEventType.enum);
+  });
+
   it("the call events' data carry the call's context object", () => {
     expect(spec.document.components.schemas.CallData.properties.context).toMatchObject({ type: "object" });
     expect(componentErrors("PhoneCallEndedEvent", {

@@ -37,6 +37,13 @@ describe("examples in openapi.yaml", () => {
     expect(cases.length).toBeGreaterThan(60);
   });
 
+  it("include the body of every webhooks: entry (agent events, campaign events, webhook.test)", () => {
+    const where = new Set(cases.map((c) => c.where));
+    for (const key of Object.keys(spec.document.webhooks)) {
+      expect(where, key).toContain(pointer(["webhooks", key, "post", "requestBody", "content", "application/json"]));
+    }
+  });
+
   it.each(cases.map((c) => [c.where, c] as const))("%s validates against its schema", (_where, c) => {
     expect(schemaErrors(c.schemaPointer, c.value)).toEqual([]);
   });

@@ -41,9 +41,14 @@ describe("openapi.yaml tooling", () => {
       const operations = Object.values<any>(spec.document.paths).flatMap((item) =>
         ["get", "post", "put", "patch", "delete"].filter((m) => item[m]).map((m) => item[m].operationId as string),
       );
-      expect(operations).toHaveLength(12); // nine public, the internal intake, two probes
+      expect(operations).toHaveLength(22); // nine per webhook resource (agent, campaign), two intakes, two probes
       for (const id of operations) expect(html).toContain(id);
       for (const event of [...spec.events, "webhook.test"]) expect(html).toContain(event);
+      for (const [key, item] of Object.entries<any>(spec.document.webhooks)) {
+        if (!key.startsWith("campaign/")) continue;
+        expect(html).toContain(key);
+        expect(html).toContain(item.post.operationId);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

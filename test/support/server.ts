@@ -1,9 +1,10 @@
-// A real server on an ephemeral port over a fresh database (SQLite or PostgreSQL), with an environment and
-// an agent ready, for integration and contract tests.
+// A real server on an ephemeral port over a fresh database (SQLite or PostgreSQL), with an environment, an
+// agent and a campaign of that agent ready, for integration and contract tests.
 import { DEFAULT_CONFIG, type Config } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
 import { startServer, type RunningServer, type StartOptions } from "../../server/server.js";
 import { createAgent } from "../../server/storage/agents.js";
+import { createCampaign } from "../../server/storage/campaigns.js";
 import type { Dialect } from "../../server/storage/db.js";
 import { createEnvironment } from "../../server/storage/environments.js";
 import { postgresBackend, sqliteBackend } from "./databases.js";
@@ -14,11 +15,13 @@ export interface TestServer {
   environmentId: string;
   agentId: string;
   agentName: string;
+  /** A campaign of the environment, placing its calls with `agentId`; no webhooks yet. */
+  campaignId: string;
   server: RunningServer;
   /** fetch against the server with the environment's token and JSON bodies. */
   api(path: string, init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<ApiResponse>;
-  /** A second environment with its own token and agent, for isolation tests. */
-  otherEnvironment(): Promise<{ token: string; agentId: string }>;
+  /** A second environment with its own token, agent and campaign (of that agent), for isolation tests. */
+  otherEnvironment(): Promise<{ token: string; agentId: string; campaignId: string }>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export async function startTestServer(
   const server = await startServer(config, { database, logger: options.logger ?? createLogger(config.logLevel), engine: { worker: { pollIntervalMs: 50 }, ...options.engine } });
   const environment = await createEnvironment(database, { name: "Test" });
   const agent = await createAgent(database, { environmentId: environment.id, name: "Test agent" });
+  const campaign = await createCampaign(database, { environmentId: environment.id, name: "Test campaign", agentId: agent.id });
 
   const api: TestServer["api"] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
@@ -77,12 +81,14 @@ export async function startTestServer(
     environmentId: environment.id,
     agentId: agent.id,
     agentName: agent.name,
+    campaignId: campaign.id,
     server,
     api,
     async otherEnvironment() {
       const other = await createEnvironment(database, { name: "Other" });
       const otherAgent = await createAgent(database, { environmentId: other.id, name: "Other agent" });
-      return { token: other.token, agentId: otherAgent.id };
+      const otherCampaign = await createCampaign(database, { environmentId: other.id, name: "Other campaign", agentId: otherAgent.id });
+      return { token: other.token, agentId: otherAgent.id, campaignId: otherCampaign.id };
     },
     async stop() {
       await server.stop();

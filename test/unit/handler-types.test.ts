@@ -8,7 +8,7 @@ import type { AppContext, Resolved } from "../../server/http/context.js";
 import { VALIDATOR_DEFAULTS, type ApiRequest, type HandlerTable, type Locals, type ServedOperationId, type SuccessBody } from "../../server/http/handler.js";
 import { healthHandlers } from "../../server/http/health.js";
 import { internalHandlers } from "../../server/http/internal.js";
-import { logHandlers } from "../../server/http/logs.js";
+import { campaignWebhookHandlers } from "../../server/http/campaign-webhooks.js";
 import { webhookHandlers } from "../../server/http/webhooks.js";
 import { loadSpec } from "../../server/spec.js";
 
@@ -17,8 +17,8 @@ type Schemas = components["schemas"];
 export function aTableMissingAHandler(ctx: AppContext) {
   const { getReadiness: _dropped, ...health } = healthHandlers(ctx);
   // @ts-expect-error Property 'getReadiness' is missing
-  ({ ...webhookHandlers(ctx), ...logHandlers(ctx), ...internalHandlers(ctx), ...health }) satisfies HandlerTable;
-  ({ ...webhookHandlers(ctx), ...logHandlers(ctx), ...internalHandlers(ctx), ...healthHandlers(ctx) }) satisfies HandlerTable;
+  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...health }) satisfies HandlerTable;
+  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...healthHandlers(ctx) }) satisfies HandlerTable;
 }
 
 export function aMisspeltOperationId() {
@@ -55,6 +55,10 @@ export function aBodyFieldOrLocalTheOperationDoesNotHave() {
       // @ts-expect-error the path has no webhook
       void res.locals.webhook;
     },
+    showCampaignWebhook(_req, res) {
+      // @ts-expect-error a campaign's path has no agent
+      void res.locals.agent;
+    },
   }) satisfies Partial<HandlerTable>;
 }
 
@@ -63,6 +67,9 @@ describe("handler types from generated/api.ts", () => {
     expectTypeOf<ServedOperationId>().toEqualTypeOf<
       | "listWebhooks" | "createWebhook" | "showWebhook" | "updateWebhook" | "deleteWebhook" | "toggleWebhook"
       | "testWebhook" | "listWebhookLogs" | "retryWebhookLog" | "ingestEvent" | "getHealth" | "getReadiness"
+      | "listCampaignWebhooks" | "createCampaignWebhook" | "showCampaignWebhook" | "updateCampaignWebhook"
+      | "deleteCampaignWebhook" | "toggleCampaignWebhook" | "testCampaignWebhook" | "listCampaignWebhookLogs"
+      | "retryCampaignWebhookLog" | "ingestCampaignEvent"
     >();
   });
 
@@ -72,6 +79,7 @@ describe("handler types from generated/api.ts", () => {
     expectTypeOf<ApiRequest<"updateWebhook">["body"]["timeout"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ApiRequest<"testWebhook">["body"]>().toEqualTypeOf<Schemas["WebhookTestRequest"] | undefined>();
     expectTypeOf<ApiRequest<"listWebhookLogs">["query"]>().toEqualTypeOf<{ page: number; per_page: number }>();
+    expectTypeOf<ApiRequest<"createCampaignWebhook">["body"]["include_call_events"]>().toEqualTypeOf<boolean>();
     expectTypeOf<ApiRequest<"retryWebhookLog">["params"]>().toEqualTypeOf<{ agent_id: string; webhook_id: string; log_id: string }>();
   });
 
@@ -81,8 +89,10 @@ describe("handler types from generated/api.ts", () => {
   });
 
   it("give res.locals what the middlewares mounted on the operation's path resolve", () => {
-    expectTypeOf<Locals<"showWebhook">>().toEqualTypeOf<Resolved>();
+    expectTypeOf<Locals<"showWebhook">>().toEqualTypeOf<Pick<Resolved, "environment" | "agent" | "webhook">>();
     expectTypeOf<Locals<"listWebhooks">>().toEqualTypeOf<Pick<Resolved, "environment" | "agent">>();
+    expectTypeOf<Locals<"showCampaignWebhook">>().toEqualTypeOf<Pick<Resolved, "environment" | "campaign" | "webhook">>();
+    expectTypeOf<Locals<"listCampaignWebhooks">>().toEqualTypeOf<Pick<Resolved, "environment" | "campaign">>();
     expectTypeOf<Locals<"ingestEvent">>().toEqualTypeOf<Record<never, never>>();
   });
 

@@ -1,0 +1,96 @@
+// What the two webhook resources, an agent's (webhooks.ts, logs.ts) and a campaign's (campaign-webhooks.ts),
+// do alike. Their handlers differ only in the owner, the documented messages and the presented model; every
+// write, check, log page and retry is here, once.
+import type { components } from "talkover-webhooks/types";
+import type { TestResult } from "../delivery/service.js";
+import type { Owner } from "../storage/owner.js";
+import { listLogs } from "../storage/logs.js";
+import { toApiTimestamp } from "../storage/time.js";
+import type { Webhook, WebhookInput } from "../storage/webhooks.js";
+import type { AppContext } from "./context.js";
+import { checkDeliveryOptions } from "./delivery-options.js";
+import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
+import { presentLog } from "./present.js";
+
+type Schemas = components["schemas"];
+type UpdateBody = Schemas["WebhookUpdate"] | Schemas["CampaignWebhookUpdate"];
+/** A create body once the validator has applied the spec's defaults. */
+type CreateBody = (Schemas["WebhookCreate"] | Schemas["CampaignWebhookCreate"]) & { timeout: number; max_retries: number; enabled: boolean };
+
+/** API field names → storage fields, for the fields present in the body only (partial update). */
+function toInput(body: UpdateBody): Partial<WebhookInput> {
+  const input: Partial<WebhookInput> = {};
+  if (body.name !== undefined) input.name = body.name;
+  if (body.webhook_url !== undefined) input.webhookUrl = body.webhook_url;
+  if (body.webhook_secret !== undefined) input.webhookSecret = body.webhook_secret;
+  if (body.events !== undefined) input.events = body.events;
+  if (body.timeout !== undefined) input.timeout = body.timeout;
+  if (body.max_retries !== undefined) input.maxRetries = body.max_retries;
+  if (body.enabled !== undefined) input.enabled = body.enabled;
+  if ("include_call_events" in body && body.include_call_events !== undefined) input.includeCallEvents = body.include_call_events;
+  return input;
+}
+
+/** A test call's answer: `success` is what the receiver did, `data` is there whenever it answered. */
+export function testAnswer(result: TestResult, sentMessage: string): Schemas["WebhookTestResponse"] {
+  const data = result.statusCode === undefined ? {} : { data: { status_code: result.statusCode, response_time: Math.round(result.responseTimeMs) } };
+  if (result.ok) return { success: true, message: sentMessage, ...data };
+  return { success: false, message: `Webhook test failed: ${result.error ?? "Unknown error"}`, ...data };
+}
+
+export function webhookResource(ctx: AppContext) {
+  return {
+    async create(owner: Owner, body: CreateBody): Promise<Webhook> {
+      const options = checkDeliveryOptions(ctx.spec, body, undefined, owner.kind);
+      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
+      return ctx.webhooks.create(owner, {
+        ...toInput(body),
+        ...options.changes,
+        name: body.name,
+        webhookUrl: body.webhook_url,
+        webhookSecret: body.webhook_secret ?? null,
+        events: body.events,
+        timeout: body.timeout,
+        maxRetries: body.max_retries,
+        enabled: body.enabled,
+      });
+    },
+
+    async update(owner: Owner, stored: Webhook, body: UpdateBody): Promise<Webhook> {
+      const options = checkDeliveryOptions(ctx.spec, body, stored, owner.kind);
+      if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
+      const webhook = await ctx.webhooks.update(owner, stored.id, { ...toInput(body), ...options.changes });
+      if (!webhook) throw notFound(MESSAGES.webhookNotFound); // deleted meanwhile
+      return webhook;
+    },
+
+    async remove(owner: Owner, webhook: Webhook): Promise<void> {
+      if (!(await ctx.webhooks.delete(owner, webhook.id))) throw notFound(MESSAGES.webhookNotFound);
+    },
+
+    /** Flips `enabled`; disabling cancels the queued deliveries. */
+    async toggle(owner: Owner, stored: Webhook): Promise<Webhook> {
+      const webhook = await ctx.webhooks.setEnabled(owner, stored.id, !stored.enabled);
+      if (!webhook) throw notFound(MESSAGES.webhookNotFound);
+      return webhook;
+    },
+
+    /** One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25). */
+    async logPage(webhook: Webhook, query: { page: number; per_page: number }): Promise<Schemas["WebhookLogPage"]> {
+      const { page, per_page: perPage } = query;
+      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage });
+      return {
+        success: true,
+        data: rows.map(presentLog),
+        pagination: { current_page: page, per_page: perPage, total, last_page: Math.max(1, Math.ceil(total / perPage)) },
+      };
+    },
+
+    async retry(webhook: Webhook, logId: string): Promise<{ log_id: string; original_log_id: string; queued_at: string }> {
+      const result = await ctx.delivery.retryLog(webhook, logId);
+      if (result.outcome === "not_found") throw notFound(MESSAGES.logNotFound);
+      if (result.outcome === "not_retriable") throw notRetriable();
+      return { log_id: result.logId, original_log_id: result.originalLogId, queued_at: toApiTimestamp(result.queuedAt) };
+    },
+  };
+}
