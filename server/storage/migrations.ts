@@ -300,8 +300,9 @@ function eventsAt0003(db: AnyDb): TableRebuild {
 // with status indexed, that update is no longer HOT and writes every index of the row).
 const logFilters: Migration = {
   async up(db: AnyDb) {
-    await db.schema.createIndex("logs_by_webhook_status").on("logs").columns(["webhook_id", "status", "created_at", "id"]).execute();
-    await db.schema.createIndex("logs_by_webhook_event").on("logs").columns(["webhook_id", "event", "created_at", "id", "status"]).execute();
+    // IF NOT EXISTS: a run that stopped after creating them but before Kysely recorded 0004 creates nothing twice.
+    await db.schema.createIndex("logs_by_webhook_status").ifNotExists().on("logs").columns(["webhook_id", "status", "created_at", "id"]).execute();
+    await db.schema.createIndex("logs_by_webhook_event").ifNotExists().on("logs").columns(["webhook_id", "event", "created_at", "id", "status"]).execute();
   },
 
   async down(db: AnyDb) {
