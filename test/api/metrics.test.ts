@@ -3,6 +3,7 @@
 // answered the request), and the scrape while the database cannot answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSpec } from "../../server/spec.js";
+import { holdDatabase } from "../contract/database-fault.js";
 import { parseExposition, sampleValue, type Family } from "../support/prometheus.js";
 import { SERVICE_TOKEN, startTestServer, type TestServer } from "../support/server.js";
 import { DIALECTS, webhooksPath } from "./helpers.js";
@@ -68,6 +69,37 @@ describe.each(DIALECTS)("GET /metrics on %s", (dialect) => {
     const operations = new Set(families.get("talkover_http_requests_total")!.samples.map((s) => s.labels.operation));
     for (const operation of operations) expect(operation).toMatch(/^([a-z][A-Za-z]+|unknown)$/);
   });
+});
+
+describe("GET /metrics while PostgreSQL cannot answer", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer("postgres");
+  });
+  afterAll(() => t?.stop());
+
+  it("still answers the process's counters, with talkover_database_up 0 and without the database gauges", async () => {
+    const scrape = async () => {
+      const r = await t.api("/metrics", { token: SERVICE_TOKEN });
+      expect(r.status, r.text).toBe(200);
+      return parseExposition(r.text);
+    };
+    // Tables locked by another session: the scrape's reads wait for the statement timeout (3 s), then give up.
+    const release = await holdDatabase(t.server.database);
+    let during: Map<string, Family>;
+    try {
+      during = await scrape();
+    } finally {
+      await release();
+    }
+    expect(sampleValue(during, "talkover_database_up")).toBe(0);
+    for (const gauge of ["talkover_deliveries_due", "talkover_delivery_oldest_due_age_seconds", "talkover_webhooks"]) expect(during.has(gauge), gauge).toBe(false);
+    expect(sampleValue(during, "talkover_deliveries_total", { outcome: "success" })).toBe(0);
+
+    const after = await scrape();
+    expect(sampleValue(after, "talkover_database_up")).toBe(1);
+    expect(sampleValue(after, "talkover_deliveries_due")).toBe(0);
+  }, 30_000);
 });
 
 describe("GET /metrics on a server without a service token", () => {
