@@ -7,13 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
-import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase, type Database } from "../../server/storage/db.js";
-import { createEnvironment } from "../../server/storage/environments.js";
 import { listLogs, type LogFilter } from "../../server/storage/logs.js";
-import { agentOwner } from "../../server/storage/owner.js";
-import { createWebhook } from "../../server/storage/webhooks.js";
 import { FILL_STEP_MS, fillLogs } from "../api/fill-logs.js";
+import { createBenchWebhook } from "../lib/fixtures.js";
 import { summarize, type LatencySummary } from "../lib/stats.js";
 
 export interface LogFiltersOptions {
@@ -106,27 +103,17 @@ export async function runLogFilters({ rows, calls, rounds, caseBudgetMs, log }: 
   const file = join(dir, "logs.sqlite");
   try {
     let database = await openDatabase(`sqlite:${file}`);
-    const environment = await createEnvironment(database, { name: "bench" });
-    const agent = await createAgent(database, { environmentId: environment.id, name: "bench" });
-    const webhook = await createWebhook(database, agentOwner(agent.id), {
-      name: "bench",
-      webhookUrl: "https://hooks.example.com/bench",
-      webhookSecret: null,
-      events: ["event_phone_call_ended"],
-      timeout: 30,
-      maxRetries: 3,
-      enabled: true,
-    });
+    const webhook = await createBenchWebhook(database);
     await database.close();
     const now = Date.now();
-    const fill = fillLogs(file, { webhookId: webhook.id, agentId: agent.id, rows, now, shape });
+    const fill = fillLogs(file, { ...webhook, rows, now, shape });
     log(`filled ${rows.toLocaleString("en")} rows in ${fill.seconds} s`);
     database = await openDatabase(`sqlite:${file}`);
     try {
       const list = cases(now, rows);
       const samples = list.map(() => [] as number[]);
       const totals = list.map(() => 0);
-      for (const [i, c] of list.entries()) totals[i] = (await listLogs(database, webhook.id, { page: 1, perPage: 25 }, c.filter)).total; // warm
+      for (const [i, c] of list.entries()) totals[i] = (await listLogs(database, webhook.webhookId, { page: 1, perPage: 25 }, c.filter)).total; // warm
       for (let round = 0; round < rounds; round++) {
         // The cases' order rotates each round, so none always runs on a cold cache after another's scan.
         for (let k = 0; k < list.length; k++) {
@@ -134,7 +121,7 @@ export async function runLogFilters({ rows, calls, rounds, caseBudgetMs, log }: 
           const started = performance.now();
           for (let n = 0; n < calls && performance.now() - started < caseBudgetMs; n++) {
             const t = performance.now();
-            await listLogs(database, webhook.id, { page: 1, perPage: 25 }, list[i]!.filter);
+            await listLogs(database, webhook.webhookId, { page: 1, perPage: 25 }, list[i]!.filter);
             samples[i]!.push(performance.now() - t);
           }
         }
@@ -143,7 +130,7 @@ export async function runLogFilters({ rows, calls, rounds, caseBudgetMs, log }: 
       const result: LogFilterCase[] = [];
       for (const [i, c] of list.entries()) {
         const latencyMs = summarize(samples[i]!);
-        const entry = { name: c.name, query: describeFilter(c.filter), total: totals[i]!, latencyMs, ratio: latencyMs.p50 / base, plan: await plans(database, webhook.id, c.filter) };
+        const entry = { name: c.name, query: describeFilter(c.filter), total: totals[i]!, latencyMs, ratio: latencyMs.p50 / base, plan: await plans(database, webhook.webhookId, c.filter) };
         result.push(entry);
         log(`${c.name}: total ${entry.total.toLocaleString("en")}, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms (${latencyMs.n} calls), ×${entry.ratio.toFixed(1)} unfiltered`);
       }
