@@ -116,6 +116,49 @@ export interface paths {
         patch: operations["toggleWebhook"];
         trace?: never;
     };
+    "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test": {
         parameters: {
             query?: never;
@@ -345,6 +388,49 @@ export interface paths {
          * @description Flips `enabled`; takes no body. Disabling cancels the webhook's queued deliveries.
          */
         patch: operations["toggleCampaignWebhook"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateCampaignWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test": {
@@ -1658,6 +1744,32 @@ export interface components {
             /** @enum {string} */
             message: "Webhook enabled" | "Webhook disabled";
             data: components["schemas"]["Webhook"];
+        };
+        /** @description Optional body of a rotation; without it a new `whsec_` secret is generated. */
+        WebhookSecretRotateRequest: {
+            /** @description The new secret, with the rules of `webhook_secret` on create, but not `null` or empty. */
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+        };
+        WebhookSecretRotatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook secret rotated";
+            data: {
+                /**
+                 * Format: date-time
+                 * @description Until when the previous secret still signs deliveries, beside the new one; `null` when the
+                 *     webhook had no secret (no overlap).
+                 */
+                previous_secret_expires_at: string | null;
+                /** @description Whether the new secret was generated (and is then in `webhook_secret`). */
+                secret_generated: boolean;
+                /**
+                 * @description The generated secret (`whsec_` and 24 random bytes in base64), present only when none was sent.
+                 *     Shown this once: it is never returned again.
+                 */
+                webhook_secret?: string;
+            };
         };
         SuccessMessage: {
             /** @constant */
@@ -3047,6 +3159,57 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     testWebhook: {
         parameters: {
             query?: never;
@@ -3440,6 +3603,57 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateCampaignWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
