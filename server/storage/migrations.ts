@@ -291,12 +291,28 @@ function eventsAt0003(db: AnyDb): TableRebuild {
   };
 }
 
+// Secret rotation with an overlap: the secret a rotation replaced and until when it still signs. Nullable
+// columns, so plain ALTER TABLE on both databases; existing webhooks have no previous secret.
+const secretRotation: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("webhooks").addColumn("previous_secret", "text").execute();
+    await db.schema.alterTable("webhooks").addColumn("previous_secret_expires_at", "bigint").execute();
+  },
+
+  async down(db: AnyDb) {
+    for (const column of ["previous_secret_expires_at", "previous_secret"]) {
+      await db.schema.alterTable("webhooks").dropColumn(column).execute();
+    }
+  },
+};
+
 /** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_initial": initial,
     "0002_delivery_options": deliveryOptions,
     "0003_campaigns": campaigns(dialect),
+    "0005_secret_rotation": secretRotation,
   };
 }
 
