@@ -175,7 +175,7 @@ export class DeliveryWorker {
             deliveryId: delivery.deliveryId,
             timestamp: Math.floor(now() / 1000),
             body: delivery.payload,
-            secret: delivery.webhookSecret,
+            secrets: delivery.webhookSecrets,
             userAgent,
           }),
           delivery,

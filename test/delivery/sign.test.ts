@@ -40,7 +40,7 @@ const body = JSON.stringify(payload);
 /** Deliver through the real sender and return what the receiver got, as a verifier would see it. */
 async function deliver(secret: string | null): Promise<{ headers: Record<string, string>; rawBody: Buffer }> {
   received = undefined;
-  const headers = deliveryHeaders({ deliveryId: "msg_2", timestamp: now(), body, secret, userAgent: "Talkover-Webhooks/test" });
+  const headers = deliveryHeaders({ deliveryId: "msg_2", timestamp: now(), body, secrets: secret ? [secret] : [], userAgent: "Talkover-Webhooks/test" });
   const result = await sender.send({ url, body, headers, timeoutMs: 5000 });
   expect(result.ok).toBe(true);
   expect(received).toBeDefined();
@@ -120,7 +120,7 @@ describe("secrets", () => {
   });
 
   it("refuses a millisecond timestamp", () => {
-    const input = { deliveryId: "m", body: "{}", secret: null, userAgent: "ua" };
+    const input = { deliveryId: "m", body: "{}", secrets: [], userAgent: "ua" };
     expect(() => deliveryHeaders({ ...input, timestamp: Date.now() })).toThrow(RangeError);
     expect(() => deliveryHeaders({ ...input, timestamp: 1.5 })).toThrow(RangeError);
   });
