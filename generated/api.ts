@@ -68,8 +68,10 @@ export interface paths {
         /**
          * Update a webhook
          * @description A partial update: only the fields sent change, with the same rules as on create and no defaults.
-         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). Changes apply to
-         *     every delivery attempted from now on, retries of earlier events included.
+         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). A new
+         *     `webhook_secret` takes effect at once and ends any overlap of a rotation: only it signs from now on (to
+         *     switch without breaking receivers, rotate instead: `POST …/secret/rotate`). Changes apply to every
+         *     delivery attempted from now on, retries of earlier events included.
          */
         put: operations["updateWebhook"];
         post?: never;
@@ -345,6 +347,8 @@ export interface paths {
          * @description A partial update, as for agent webhooks: only the fields sent change, with the rules of create and no
          *     defaults. Talkover's page shows `{id, events, include_call_events, updated_at}` in `data`; this answer
          *     is the whole webhook, a superset.
+         *     A new `webhook_secret` takes effect at once and ends any overlap of a rotation (see
+         *     `POST …/secret/rotate`).
          */
         put: operations["updateCampaignWebhook"];
         post?: never;
@@ -2885,7 +2889,8 @@ export interface components {
         /**
          * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
          *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-         *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+         *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+         *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
          * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
          */
         WebhookSignatureHeader: string;
@@ -4002,7 +4007,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4054,7 +4060,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4111,7 +4118,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4164,7 +4172,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4215,7 +4224,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4268,7 +4278,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4323,7 +4334,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4379,7 +4391,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4435,7 +4448,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4486,7 +4500,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4539,7 +4554,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4590,7 +4606,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4643,7 +4660,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4704,7 +4722,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4763,7 +4782,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4817,7 +4837,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4868,7 +4889,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4921,7 +4943,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4976,7 +4999,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5032,7 +5056,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5088,7 +5113,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5144,7 +5170,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5200,7 +5227,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5256,7 +5284,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5313,7 +5342,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5370,7 +5400,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5427,7 +5458,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5487,7 +5519,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5547,7 +5580,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5606,7 +5640,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5669,7 +5704,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5729,7 +5765,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5789,7 +5826,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5848,7 +5886,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5932,7 +5971,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5996,7 +6036,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
