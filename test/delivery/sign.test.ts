@@ -119,6 +119,16 @@ describe("secrets", () => {
     expect(() => signPayload({ id: "m", timestamp: 1, body: "{}", secret: "" })).toThrow("Invalid webhook secret: must not be empty");
   });
 
+  it("signs with each secret of a list, in its order, in one header (a rotation's overlap)", () => {
+    const newer = "whsec_" + randomBytes(24).toString("base64");
+    const older = "optional_secret_for_hmac";
+    const input = { deliveryId: "m", timestamp: 1_700_000_000, body: "{}", userAgent: "ua" };
+    const one = (secret: string) => signPayload({ id: "m", timestamp: 1_700_000_000, body: "{}", secret });
+    expect(deliveryHeaders({ ...input, secrets: [newer, older] })["webhook-signature"]).toBe(`${one(newer)} ${one(older)}`);
+    expect(deliveryHeaders({ ...input, secrets: [newer] })["webhook-signature"]).toBe(one(newer));
+    expect(deliveryHeaders({ ...input, secrets: [] })).not.toHaveProperty("webhook-signature");
+  });
+
   it("refuses a millisecond timestamp", () => {
     const input = { deliveryId: "m", body: "{}", secrets: [], userAgent: "ua" };
     expect(() => deliveryHeaders({ ...input, timestamp: Date.now() })).toThrow(RangeError);

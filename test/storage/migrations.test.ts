@@ -91,7 +91,10 @@ describe.each(backends)("migration 0003 (campaigns) on $name", (backend) => {
     await migrate(database);
     for (const table of TABLES) {
       const after = await rowsOf(table);
-      const added = table === "webhooks" ? { campaign_id: null, include_call_events: bool(false) } : table === "events" ? { campaign_id: null } : {};
+      // 0005 (secret rotation) runs too: no previous secret on any existing webhook.
+      const added = table === "webhooks"
+        ? { campaign_id: null, include_call_events: bool(false), previous_secret: null, previous_secret_expires_at: null }
+        : table === "events" ? { campaign_id: null } : {};
       expect(after, table).toEqual(before[table]!.map((row) => ({ ...row, ...added })));
     }
     expect(await rowsOf("campaigns")).toEqual([]);
