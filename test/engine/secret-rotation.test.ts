@@ -33,6 +33,13 @@ function verifies(request: RecordedRequest, secret: string, at: number): boolean
 
 const signatures = (request: RecordedRequest) => String(request.headers["webhook-signature"]).split(" ");
 
+/** The request has `count` signatures; each secret of `by` verifies it and none of `notBy`, at time `at`. */
+function expectSigned(request: RecordedRequest, at: number, count: number, secrets: { by: string[]; notBy?: string[] }): void {
+  expect(signatures(request)).toHaveLength(count);
+  for (const secret of secrets.by) expect(verifies(request, secret, at), "verifies").toBe(true);
+  for (const secret of secrets.notBy ?? []) expect(verifies(request, secret, at), "does not verify").toBe(false);
+}
+
 describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
   let t: EngineTestServer;
   let receiver: Receiver;
@@ -72,10 +79,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     t.clock.advance(10_000);
     const [attempt, retry] = await receiver.waitForRequests(2);
     for (const request of [attempt!, retry!]) {
-      expect(signatures(request)).toHaveLength(2);
-      expect(verifies(request, newSecret, t.clock.peek())).toBe(true);
-      expect(verifies(request, OLD_SECRET, t.clock.peek())).toBe(true);
-      expect(verifies(request, whsec(), t.clock.peek())).toBe(false);
+      expectSigned(request!, t.clock.peek(), 2, { by: [newSecret, OLD_SECRET], notBy: [whsec()] });
     }
 
     // A manual retry of the failed delivery, and the test call.
@@ -85,9 +89,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect((await t.api(`${agentBase()}/${webhook.id}/test`, { method: "POST" })).body).toMatchObject({ success: true });
     const [, , manual, test] = await receiver.waitForRequests(4);
     for (const request of [manual!, test!]) {
-      expect(signatures(request)).toHaveLength(2);
-      expect(verifies(request, newSecret, t.clock.peek())).toBe(true);
-      expect(verifies(request, OLD_SECRET, t.clock.peek())).toBe(true);
+      expectSigned(request!, t.clock.peek(), 2, { by: [newSecret, OLD_SECRET] });
     }
 
     // A day later the old secret has expired: one signature, the new secret's. (Nothing is in flight.)
@@ -97,9 +99,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect((await t.api(`${agentBase()}/${webhook.id}/test`, { method: "POST" })).body).toMatchObject({ success: true });
     const [, , , , later, laterTest] = await receiver.waitForRequests(6);
     for (const request of [later!, laterTest!]) {
-      expect(signatures(request)).toHaveLength(1);
-      expect(verifies(request, newSecret, t.clock.peek())).toBe(true);
-      expect(verifies(request, OLD_SECRET, t.clock.peek())).toBe(false);
+      expectSigned(request!, t.clock.peek(), 1, { by: [newSecret], notBy: [OLD_SECRET] });
     }
   });
 
@@ -135,10 +135,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect((await rotate(agentBase(), webhook.id, { webhook_secret: third })).status).toBe(200);
     await t.ingest();
     const [request] = await receiver.waitForRequests(1);
-    expect(signatures(request!)).toHaveLength(2);
-    expect(verifies(request!, third, t.clock.peek())).toBe(true);
-    expect(verifies(request!, second, t.clock.peek())).toBe(true);
-    expect(verifies(request!, OLD_SECRET, t.clock.peek())).toBe(false);
+    expectSigned(request!, t.clock.peek(), 2, { by: [third, second], notBy: [OLD_SECRET] });
   });
 
   it("a webhook without a secret gets one, with no previous secret and no overlap", async () => {
@@ -147,8 +144,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect(previous_secret_expires_at).toBeNull();
     await t.ingest();
     const [request] = await receiver.waitForRequests(1);
-    expect(signatures(request!)).toHaveLength(1);
-    expect(verifies(request!, secret, t.clock.peek())).toBe(true);
+    expectSigned(request!, t.clock.peek(), 1, { by: [secret] });
   });
 
   it("a PUT with webhook_secret switches at once and ends the overlap", async () => {
@@ -159,10 +155,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     expect(put.status, put.text).toBe(200);
     await t.ingest();
     const [request] = await receiver.waitForRequests(1);
-    expect(signatures(request!)).toHaveLength(1);
-    expect(verifies(request!, replacement, t.clock.peek())).toBe(true);
-    expect(verifies(request!, rotated, t.clock.peek())).toBe(false);
-    expect(verifies(request!, OLD_SECRET, t.clock.peek())).toBe(false);
+    expectSigned(request!, t.clock.peek(), 1, { by: [replacement], notBy: [rotated, OLD_SECRET] });
   });
 
   it("rotating with an invalid, null or empty secret is a 422 and changes nothing; an unknown webhook is a 404", async () => {
@@ -181,8 +174,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
 
     await t.ingest();
     const [request] = await receiver.waitForRequests(1);
-    expect(signatures(request!)).toHaveLength(1);
-    expect(verifies(request!, OLD_SECRET, t.clock.peek())).toBe(true);
+    expectSigned(request!, t.clock.peek(), 1, { by: [OLD_SECRET] });
   });
 
   it("the campaign twin: the same rotation and overlap on a campaign webhook, and its 404", async () => {
@@ -193,9 +185,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
 
     await campaign.ingest();
     const [during] = await receiver.waitForRequests(1);
-    expect(signatures(during!)).toHaveLength(2);
-    expect(verifies(during!, newSecret, t.clock.peek())).toBe(true);
-    expect(verifies(during!, OLD_SECRET, t.clock.peek())).toBe(true);
+    expectSigned(during!, t.clock.peek(), 2, { by: [newSecret, OLD_SECRET] });
     // The receiver helper with both secrets, as a receiver holds them while it switches (the clock is not moved yet).
     expect(verifyWebhook(during!.raw, headersOf(during!), [newSecret, OLD_SECRET]).event).toBe("campaign.started");
 
@@ -203,9 +193,7 @@ describe.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
     t.clock.advance(DAY + HOUR);
     await campaign.ingest();
     const [, after] = await receiver.waitForRequests(2);
-    expect(signatures(after!)).toHaveLength(1);
-    expect(verifies(after!, newSecret, t.clock.peek())).toBe(true);
-    expect(verifies(after!, OLD_SECRET, t.clock.peek())).toBe(false);
+    expectSigned(after!, t.clock.peek(), 1, { by: [newSecret], notBy: [OLD_SECRET] });
 
     const missing = await t.api(`/api/v1/campaigns/00000000-0000-7000-8000-000000000000/webhooks/${webhook.id}/secret/rotate`, { method: "POST" });
     expect(missing.status).toBe(404);
@@ -237,9 +225,7 @@ describe("sqlite, SECRET_ROTATION_OVERLAP_HOURS", () => {
     t.clock.advance(2 * HOUR + 1000);
     await t.ingest();
     const [request] = await receiver.waitForRequests(1);
-    expect(signatures(request!)).toHaveLength(1);
-    expect(verifies(request!, OLD_SECRET, t.clock.peek())).toBe(false);
-    expect(verifies(request!, response.body.data.webhook_secret, t.clock.peek())).toBe(true);
+    expectSigned(request!, t.clock.peek(), 1, { by: [response.body.data.webhook_secret], notBy: [OLD_SECRET] });
   });
 
   const rotate = (webhookId: string) => t.api(`/api/v1/agents/${t.agentId}/webhooks/${webhookId}/secret/rotate`, { method: "POST" });
