@@ -130,10 +130,14 @@ describe("migration 0003 on sqlite", () => {
   it("done but not recorded (the process stopped between its commit and Kysely's record) is recorded, not done again", async () => {
     const database = await sqliteBackend.open({ migrate: false });
     try {
-      await migrate(database);
+      // Up to 0003 only: Kysely refuses a missing record below later recorded migrations.
+      await migrateTo(database, "0003_campaigns");
       await sql`DELETE FROM kysely_migration WHERE name = '0003_campaigns'`.execute(database.db);
       const again = await migrate(database);
-      expect(again.results?.map((r) => [r.migrationName, r.status])).toEqual([["0003_campaigns", "Success"]]);
+      const later = Object.keys(migrations("sqlite")).filter((name) => name > "0003_campaigns");
+      expect(again.results?.map((r) => [r.migrationName, r.status])).toEqual(
+        ["0003_campaigns", ...later].map((name) => [name, "Success"]),
+      );
     } finally {
       await database.close();
     }
