@@ -68,8 +68,10 @@ export interface paths {
         /**
          * Update a webhook
          * @description A partial update: only the fields sent change, with the same rules as on create and no defaults.
-         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). Changes apply to
-         *     every delivery attempted from now on, retries of earlier events included.
+         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). A new
+         *     `webhook_secret` takes effect at once and ends any overlap of a rotation: only it signs from now on (to
+         *     switch without breaking receivers, rotate instead: `POST …/secret/rotate`). Changes apply to every
+         *     delivery attempted from now on, retries of earlier events included.
          */
         put: operations["updateWebhook"];
         post?: never;
@@ -114,6 +116,49 @@ export interface paths {
          *     deliveries of new events.
          */
         patch: operations["toggleWebhook"];
+        trace?: never;
+    };
+    "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test": {
@@ -316,6 +361,8 @@ export interface paths {
          * @description A partial update, as for agent webhooks: only the fields sent change, with the rules of create and no
          *     defaults. Talkover's page shows `{id, events, include_call_events, updated_at}` in `data`; this answer
          *     is the whole webhook, a superset.
+         *     A new `webhook_secret` takes effect at once and ends any overlap of a rotation (see
+         *     `POST …/secret/rotate`).
          */
         put: operations["updateCampaignWebhook"];
         post?: never;
@@ -359,6 +406,49 @@ export interface paths {
          * @description Flips `enabled`; takes no body. Disabling cancels the webhook's queued deliveries.
          */
         patch: operations["toggleCampaignWebhook"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateCampaignWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test": {
@@ -1706,6 +1796,32 @@ export interface components {
             message: "Webhook enabled" | "Webhook disabled";
             data: components["schemas"]["Webhook"];
         };
+        /** @description Optional body of a rotation; without it a new `whsec_` secret is generated. */
+        WebhookSecretRotateRequest: {
+            /** @description The new secret, with the rules of `webhook_secret` on create, but not `null` or empty. */
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+        };
+        WebhookSecretRotatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook secret rotated";
+            data: {
+                /**
+                 * Format: date-time
+                 * @description Until when the previous secret still signs deliveries, beside the new one; `null` when the
+                 *     webhook had no secret (no overlap).
+                 */
+                previous_secret_expires_at: string | null;
+                /** @description Whether the new secret was generated (and is then in `webhook_secret`). */
+                secret_generated: boolean;
+                /**
+                 * @description The generated secret (`whsec_` and 24 random bytes in base64), present only when none was sent.
+                 *     Shown this once: it is never returned again.
+                 */
+                webhook_secret?: string;
+            };
+        };
         SuccessMessage: {
             /** @constant */
             success: true;
@@ -2848,7 +2964,8 @@ export interface components {
         /**
          * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
          *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-         *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+         *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+         *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
          * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
          */
         WebhookSignatureHeader: string;
@@ -3118,6 +3235,57 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3542,6 +3710,57 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    rotateCampaignWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     testCampaignWebhook: {
         parameters: {
             query?: never;
@@ -3947,7 +4166,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -3999,7 +4219,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4056,7 +4277,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4109,7 +4331,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4160,7 +4383,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4213,7 +4437,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4268,7 +4493,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4324,7 +4550,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4380,7 +4607,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4431,7 +4659,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4484,7 +4713,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4535,7 +4765,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4588,7 +4819,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4649,7 +4881,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4708,7 +4941,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4762,7 +4996,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4813,7 +5048,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4866,7 +5102,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4921,7 +5158,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4977,7 +5215,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5033,7 +5272,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5089,7 +5329,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5145,7 +5386,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5201,7 +5443,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5258,7 +5501,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5315,7 +5559,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5372,7 +5617,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5432,7 +5678,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5492,7 +5739,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5551,7 +5799,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5614,7 +5863,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5674,7 +5924,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5734,7 +5985,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5793,7 +6045,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5877,7 +6130,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5941,7 +6195,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];

@@ -58,4 +58,6 @@ export interface DeliveryService {
   sendCampaignTest(campaign: Campaign, webhook: Webhook): Promise<TestResult>;
   /** Queues a new attempt of the delivery behind a log row. */
   retryLog(webhook: Webhook, logId: string): Promise<RetryResult>;
+  /** The engine's clock (epoch ms): a secret rotation's overlap starts and ends by it, as deliveries are signed by it. */
+  now(): number;
 }

@@ -311,6 +311,21 @@ const logFilters: Migration = {
   },
 };
 
+// Secret rotation with an overlap: the secret a rotation replaced and until when it still signs. Nullable
+// columns, so plain ALTER TABLE on both databases; existing webhooks have no previous secret.
+const secretRotation: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("webhooks").addColumn("previous_secret", "text").execute();
+    await db.schema.alterTable("webhooks").addColumn("previous_secret_expires_at", "bigint").execute();
+  },
+
+  async down(db: AnyDb) {
+    for (const column of ["previous_secret_expires_at", "previous_secret"]) {
+      await db.schema.alterTable("webhooks").dropColumn(column).execute();
+    }
+  },
+};
+
 /** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -318,6 +333,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0002_delivery_options": deliveryOptions,
     "0003_campaigns": campaigns(dialect),
     "0004_log_filters": logFilters,
+    "0005_secret_rotation": secretRotation,
   };
 }
 

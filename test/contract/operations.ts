@@ -398,6 +398,56 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         expect(on.data!.data).toMatchObject({ enabled: true, status: "active" });
       });
 
+      test("rotateWebhookSecret without a body generates a whsec_ secret and returns it this once", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          ...prefer("example=generated"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 200);
+        const data = answer.data!.data;
+        expect(answer.data).toMatchObject({ success: true, message: "Webhook secret rotated", data: { secret_generated: true } });
+        expect(data.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+        // The webhook was created with a secret: the previous one keeps signing for a while.
+        expect(Date.parse(data.previous_secret_expires_at!)).toBeGreaterThan(0);
+        if (caps.stateful) {
+          const shown = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { params: { path: hook() } });
+          expect(JSON.stringify(shown.data)).not.toContain(data.webhook_secret!);
+        }
+      });
+
+      test("rotateWebhookSecret with a secret uses it and does not echo it", async () => {
+        const secret = "whsec_" + Buffer.from("a contract suite's 24 b.").toString("base64");
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          body: { webhook_secret: secret },
+          ...prefer("example=given"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 200);
+        expect(answer.data).toEqual({ success: true, message: "Webhook secret rotated", data: { previous_secret_expires_at: expect.any(String), secret_generated: false } });
+      });
+
+      testIf(sendsInvalid, "rotateWebhookSecret with a whsec_ secret that is not base64 is 422 on webhook_secret", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          body: { webhook_secret: "whsec_not base64!" },
+          ...prefer("code=422"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: { webhook_secret: ["The webhook secret must be base64 after the whsec_ prefix."] },
+        });
+      });
+
+      test("rotateWebhookSecret of an unknown webhook is 404 'Webhook not found.'", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: { agent_id: target.agentId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
       test("testWebhook answers 200 and says in `success` whether the receiver accepted", async () => {
         const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test", { params: { path: hook() } });
         expectDocumented("testWebhook", answer, 200);
@@ -905,6 +955,44 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
           const { enabled: _e, status: _s, updated_at: _u, ...unchanged } = campaignHook!;
           expect(on.data!.data).toMatchObject(unchanged);
         }
+      });
+
+      test("rotateCampaignWebhookSecret generates a secret without a body, uses a given one without echoing it", async () => {
+        const generated = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          ...prefer("example=generated"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", generated, 200);
+        expect(generated.data).toMatchObject({ success: true, message: "Webhook secret rotated", data: { secret_generated: true } });
+        expect(generated.data!.data.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+
+        const given = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          body: { webhook_secret: "optional_secret_for_hmac" },
+          ...prefer("example=given"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", given, 200);
+        expect(given.data).toEqual({ success: true, message: "Webhook secret rotated", data: { previous_secret_expires_at: expect.any(String), secret_generated: false } });
+      });
+
+      testIf(sendsInvalid, "rotateCampaignWebhookSecret with a null secret is 422 on webhook_secret", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          // Deliberately outside the document: the rotation's secret is not nullable.
+          body: { webhook_secret: null as never },
+          ...prefer("code=422"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", answer, 422);
+        expect(Object.keys((answer.error as { errors: object }).errors)).toEqual(["webhook_secret"]);
+      });
+
+      test("rotateCampaignWebhookSecret under an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: { campaign_id: randomUUID(), webhook_id: hookOfCampaign().webhook_id } },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
       });
 
       test("listCampaignWebhookLogs answers a page of attempts (none yet on a stateful target)", async () => {
