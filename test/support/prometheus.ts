@@ -120,7 +120,9 @@ function parseSample(line: string, fail: (why: string) => never): Sample {
 function parseValue(raw: string, fail: (why: string) => never): number {
   if (raw === "+Inf") return Infinity;
   if (raw === "-Inf") return -Infinity;
-  if (raw === "NaN") return NaN;
+  // Prometheus reads values with Go's ParseFloat, which takes "NaN" in any case; prom-client writes "Nan"
+  // (nodejs_eventloop_lag_* before the first sample), and Prometheus scrapes it.
+  if (/^nan$/i.test(raw)) return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) fail("malformed value");
   return Number(raw);
 }
