@@ -69,7 +69,7 @@ describe("handler types from generated/api.ts", () => {
       | "testWebhook" | "listWebhookLogs" | "retryWebhookLog" | "ingestEvent" | "getHealth" | "getReadiness"
       | "listCampaignWebhooks" | "createCampaignWebhook" | "showCampaignWebhook" | "updateCampaignWebhook"
       | "deleteCampaignWebhook" | "toggleCampaignWebhook" | "testCampaignWebhook" | "listCampaignWebhookLogs"
-      | "retryCampaignWebhookLog" | "ingestCampaignEvent"
+      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "recoverWebhook" | "recoverCampaignWebhook"
     >();
   });
 

@@ -8,14 +8,14 @@ describe("binding handlers to operationIds", () => {
   const spec = loadSpec();
   const all = Object.fromEntries(specOperationIds(spec).map((id) => [id, () => undefined]));
 
-  it("finds the nine operations of each webhook resource, the two intakes and the two probes", () => {
+  it("finds the ten operations of each webhook resource, the two intakes and the two probes", () => {
     expect(specOperationIds(spec).sort()).toEqual(
       [
         "listWebhooks", "createWebhook", "showWebhook", "updateWebhook", "deleteWebhook", "toggleWebhook",
         "testWebhook", "listWebhookLogs", "retryWebhookLog", "ingestEvent", "getHealth", "getReadiness",
         "listCampaignWebhooks", "createCampaignWebhook", "showCampaignWebhook", "updateCampaignWebhook",
         "deleteCampaignWebhook", "toggleCampaignWebhook", "testCampaignWebhook", "listCampaignWebhookLogs",
-        "retryCampaignWebhookLog", "ingestCampaignEvent",
+        "retryCampaignWebhookLog", "ingestCampaignEvent", "recoverWebhook", "recoverCampaignWebhook",
       ].sort(),
     );
   });
