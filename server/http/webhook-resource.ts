@@ -6,12 +6,12 @@ import type { TestResult } from "../delivery/service.js";
 import type { Owner } from "../storage/owner.js";
 import { listLogs } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
-import { retentionCutoff } from "../delivery/retention.js";
 import type { Webhook, WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
-import { MESSAGES, notFound, notRetriable, validationFailed, fieldErrorCollector } from "./errors.js";
+import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
 import { presentLog } from "./present.js";
+import { checkRecoveryRange } from "./recovery-range.js";
 
 type Schemas = components["schemas"];
 type UpdateBody = Schemas["WebhookUpdate"] | Schemas["CampaignWebhookUpdate"];
@@ -37,22 +37,6 @@ export function testAnswer(result: TestResult, sentMessage: string): Schemas["We
   const data = result.statusCode === undefined ? {} : { data: { status_code: result.statusCode, response_time: Math.round(result.responseTimeMs) } };
   if (result.ok) return { success: true, message: sentMessage, ...data };
   return { success: false, message: `Webhook test failed: ${result.error ?? "Unknown error"}`, ...data };
-}
-
-/**
- * A recovery's range, checked against the clock and the retention period: since in the past and within
- * retention, until (when given) after since; the webhook enabled. Field errors in the seed's style.
- */
-function recoveryRange(ctx: AppContext, webhook: Webhook, body: Schemas["WebhookRecoverRequest"], now: number): { sinceMs: number; untilMs?: number } {
-  const { errors, add } = fieldErrorCollector(ctx.spec.validationMessages);
-  const sinceMs = Date.parse(body.since);
-  const untilMs = body.until === undefined ? undefined : Date.parse(body.until);
-  if (!webhook.enabled) add("webhook_id", "enabled_webhook");
-  if (sinceMs >= now) add("since", "before", { date: "now" });
-  else if (sinceMs < retentionCutoff(ctx.config.logRetentionDays, now)) add("since", "after_or_equal", { date: `${ctx.config.logRetentionDays} days ago` });
-  if (untilMs !== undefined && untilMs <= sinceMs) add("until", "after", { date: "since" });
-  if (Object.keys(errors).length > 0) throw validationFailed(errors);
-  return { sinceMs, untilMs };
 }
 
 export function webhookResource(ctx: AppContext) {
@@ -112,7 +96,9 @@ export function webhookResource(ctx: AppContext) {
 
     /** Queues the webhook's failed deliveries of [since, until) again (in the background); how many. */
     async recover(webhook: Webhook, body: Schemas["WebhookRecoverRequest"]): Promise<{ deliveries_queued: number }> {
-      const { deliveriesQueued } = await ctx.delivery.recover(webhook, recoveryRange(ctx, webhook, body, Date.now()));
+      const { errors, range } = checkRecoveryRange(ctx.spec.validationMessages, ctx.config.logRetentionDays, webhook, body, Date.now());
+      if (Object.keys(errors).length > 0) throw validationFailed(errors);
+      const { deliveriesQueued } = await ctx.delivery.recover(webhook, range);
       return { deliveries_queued: deliveriesQueued };
     },
   };
