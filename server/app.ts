@@ -4,6 +4,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from "express"
 import * as OpenApiValidator from "express-openapi-validator";
 import type { AppContext } from "./http/context.js";
 import { authenticateEnvironment, authenticateService } from "./http/auth.js";
+import { cors } from "./http/cors.js";
 import { ApiError, failure, MESSAGES, serviceUnavailable, validationFailed } from "./http/errors.js";
 import type { HandlerTable } from "./http/handler.js";
 import { healthHandlers } from "./http/health.js";
@@ -51,7 +52,7 @@ export function createApp(ctx: AppContext): express.Express {
 
   // Authentication and path resources come before body parsing and validation: no token is a 401 and an
   // unknown agent or campaign a 404, whatever the body.
-  app.use("/api/v1", authenticateEnvironment(ctx), rateLimit(config.rateLimitPerMinute));
+  app.use("/api/v1", cors(config.corsOrigins), authenticateEnvironment(ctx), rateLimit(config.rateLimitPerMinute));
   app.use("/api/v1/agents/:agent_id", loadAgent(ctx));
   app.use("/api/v1/agents/:agent_id/webhooks/:webhook_id", loadWebhook(ctx, "agent"));
   app.use("/api/v1/campaigns/:campaign_id", loadCampaign(ctx));

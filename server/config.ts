@@ -26,6 +26,8 @@ export interface Config {
   workerLeaseMs: number;
   /** How often an idle worker looks for due deliveries written by other processes, and retries. */
   workerPollIntervalMs: number;
+  /** Origins (`https://app.example.com`) whose browser pages may call the API; none by default. */
+  corsOrigins: readonly string[];
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -44,6 +46,7 @@ export const DEFAULT_CONFIG: Config = {
   workerConcurrency: 128,
   workerLeaseMs: 180_000,
   workerPollIntervalMs: 250,
+  corsOrigins: [],
 };
 
 export class ConfigError extends Error {
@@ -68,6 +71,25 @@ function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   throw new ConfigError(`${name} must be true or false (got "${env[name]}")`);
 }
 
+/** A comma-separated list of exact origins: `scheme://host[:port]`, nothing after it, no wildcard. */
+function origins(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  return raw.split(",").map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError(`${name} must list origins such as https://app.example.com, comma-separated, without paths or wildcards (got "${origin}")`);
+    }
+    return origin;
+  });
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: integer(env, "PORT", DEFAULT_CONFIG.port, 0, 65535),
@@ -85,5 +107,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: integer(env, "WORKER_CONCURRENCY", DEFAULT_CONFIG.workerConcurrency, 1, 10_000),
     workerLeaseMs: integer(env, "WORKER_LEASE_MS", DEFAULT_CONFIG.workerLeaseMs, 1_000, 3_600_000),
     workerPollIntervalMs: integer(env, "WORKER_POLL_INTERVAL_MS", DEFAULT_CONFIG.workerPollIntervalMs, 10, 60_000),
+    corsOrigins: origins(env, "CORS_ORIGINS"),
   };
 }
