@@ -653,6 +653,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The server's metrics in the Prometheus text exposition format (0.0.4), for a Prometheus scrape: this
+         *     process's counters (deliveries by outcome, attempt durations, events ingested, HTTP requests by
+         *     operationId and status), gauges read from the database at scrape time (deliveries due, the age of
+         *     the oldest, webhooks by status), and the Node.js process metrics. Every metric is described in the
+         *     README. Several processes on one PostgreSQL database each answer their own counters; the gauges read
+         *     from the database are the same on all of them.
+         *
+         *     While the database cannot answer, the scrape still answers 200 with `talkover_database_up 0` and
+         *     without the gauges read from it.
+         *
+         *     Authenticated with the service token (`TALKOVER_SERVICE_TOKEN`), as the Internal operations; answers
+         *     503 when the server has none configured.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     event_phone_call_started: {
@@ -3999,6 +4030,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthStatus"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Prometheus text exposition (format 0.0.4, UTF-8). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4": string;
+                };
+            };
+            /** @description The service token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthError"];
+                };
+            };
+            /** @description Metrics are off on this server (no service token configured). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
                 };
             };
         };

@@ -9,6 +9,8 @@ import { ApiError, failure, MESSAGES, serviceUnavailable, validationFailed } fro
 import type { HandlerTable } from "./http/handler.js";
 import { healthHandlers } from "./http/health.js";
 import { internalHandlers } from "./http/internal.js";
+import { metricsHandlers } from "./http/metrics.js";
+import { httpMetrics } from "./metrics/http.js";
 import { rateLimit } from "./http/rate-limit.js";
 import { campaignWebhookHandlers } from "./http/campaign-webhooks.js";
 import { loadAgent, loadCampaign, loadWebhook } from "./http/resources.js";
@@ -42,11 +44,13 @@ export function createApp(ctx: AppContext): express.Express {
     ...campaignWebhookHandlers(ctx),
     ...internalHandlers(ctx),
     ...healthHandlers(ctx),
+    ...metricsHandlers(ctx),
   } satisfies HandlerTable);
 
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(httpMetrics(ctx.metrics, spec));
   app.use(requestLog(ctx));
   app.use(requestDeadline());
 
@@ -58,6 +62,7 @@ export function createApp(ctx: AppContext): express.Express {
   app.use("/api/v1/campaigns/:campaign_id", loadCampaign(ctx));
   app.use("/api/v1/campaigns/:campaign_id/webhooks/:webhook_id", loadWebhook(ctx, "campaign"));
   app.use("/internal/v1", authenticateService(ctx));
+  app.use("/metrics", authenticateService(ctx, MESSAGES.metricsDisabled));
 
   app.use(express.json({ limit: config.bodyLimitBytes }));
   // The body arrives on socket events, outside the deadline's async context: entered again.

@@ -9,6 +9,7 @@ import { createDeliveryEngine, type DeliveryEngine, type EngineOptions } from ".
 import { WebhookWrites } from "./delivery/webhook-writes.js";
 import { knownAgents, knownCampaigns } from "./http/known-owners.js";
 import { createLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics/registry.js";
 import { loadSpec } from "./spec.js";
 import { openDatabase, type Database } from "./storage/db.js";
 
@@ -20,6 +21,7 @@ export interface RunningServer {
   database: Database;
   engine: DeliveryEngine;
   cache: WebhookCache;
+  metrics: Metrics;
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -36,7 +38,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const spec = loadSpec();
   const database = options.database ?? (await openDatabase(config.databaseUrl));
   const cache = new WebhookCache(database);
-  const engine = createDeliveryEngine({ database, cache, config, logger, ...options.engine });
+  const metrics = new Metrics({ database, errorThreshold: config.errorThreshold, now: options.engine?.now });
+  const engine = createDeliveryEngine({ database, cache, config, logger, metrics, ...options.engine });
   let ready = true;
   const app = createApp({
     spec,
@@ -47,6 +50,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     agents: knownAgents(database),
     campaigns: knownCampaigns(database),
     delivery: engine,
+    metrics,
     isReady: () => ready,
   });
 
@@ -72,6 +76,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     database,
     engine,
     cache,
+    metrics,
     logger,
     stop() {
       stopping ??= (async () => {

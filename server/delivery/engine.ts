@@ -2,6 +2,7 @@
 // and manual-retry operations, and retention. It implements the DeliveryService the API calls.
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/registry.js";
 import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
 import { REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
@@ -38,6 +39,8 @@ export interface EngineOptions {
   /** Deliveries queued per transaction by a recovery (default RECOVERY_BATCH_SIZE). */
   recoveryBatchSize?: number;
   now?: () => number;
+  /** Counts recorded events and attempts (server/metrics/registry.ts); none when absent. */
+  metrics?: Metrics;
 }
 
 /** One event of either source, as ingest() records it. */
@@ -80,6 +83,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
         leaseMs: config.workerLeaseMs,
         pollIntervalMs: config.workerPollIntervalMs,
         now,
+        metrics: options.metrics,
         ...options.worker,
       })
     : undefined;
@@ -123,6 +127,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       now: now(),
     });
     if (recorded.deliveriesQueued > 0) worker?.notify();
+    if (!recorded.replayed) options.metrics?.eventIngested(recorded.deliveriesQueued);
     return { eventId: recorded.eventId, deliveriesQueued: recorded.deliveriesQueued, replayed: recorded.replayed };
   }
 

@@ -22,6 +22,7 @@
 // sent again when the database is back (at-least-once), so the outcomes are dropped with a warning.
 import { DEFAULT_CONFIG } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/registry.js";
 import type { Database } from "../storage/db.js";
 import { newId } from "../storage/ids.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../storage/queue/claim.js";
@@ -50,6 +51,8 @@ export interface WorkerOptions {
   owner?: string;
   now?: () => number;
   random?: () => number;
+  /** Counts each recorded outcome (talkover_deliveries_total, talkover_delivery_attempt_duration_seconds). */
+  metrics?: Metrics;
 }
 
 export type WorkerState = "idle" | "claiming" | "polling" | "backingOff" | "full" | "gathering" | "stopping" | "stopped";
@@ -68,7 +71,8 @@ interface PendingOutcome {
 
 export class DeliveryWorker {
   readonly owner: string;
-  private readonly options: Required<Omit<WorkerOptions, "owner">>;
+  private readonly options: Required<Omit<WorkerOptions, "owner" | "metrics">>;
+  private readonly metrics: Metrics | undefined;
   private current: WorkerState = "idle";
   private loopDone: Promise<void> = Promise.resolve();
   private readonly sends = new Set<Promise<void>>();
@@ -83,7 +87,8 @@ export class DeliveryWorker {
 
   constructor(options: WorkerOptions) {
     this.owner = options.owner ?? `worker-${newId()}`;
-    this.options = { now: Date.now, random: Math.random, ...DEFAULTS, ...stripUndefined(options) } as Required<Omit<WorkerOptions, "owner">>;
+    this.options = { now: Date.now, random: Math.random, ...DEFAULTS, ...stripUndefined(options) } as Required<Omit<WorkerOptions, "owner" | "metrics">>;
+    this.metrics = options.metrics;
     const { logger, pollIntervalMs, now, random, batchSize } = this.options;
     const backoff = { logger, minDelayMs: pollIntervalMs, now, random };
     this.claimOutage = new Outage({ ...backoff, what: "claiming deliveries" });
@@ -204,6 +209,16 @@ export class DeliveryWorker {
     this.sends.add(send);
   }
 
+  /** Counts the outcomes just written (not those skipped: another worker's claim records those). */
+  private count(outcomes: readonly AttemptOutcome[], skipped: readonly string[]): void {
+    const metrics = this.metrics;
+    if (metrics === undefined) return;
+    const notWritten = skipped.length > 0 ? new Set(skipped) : undefined;
+    for (const outcome of outcomes) {
+      if (notWritten?.has(outcome.deliveryId) !== true) metrics.attemptRecorded(outcome.status, outcome.durationMs);
+    }
+  }
+
   /** One batch of outcomes, retried with backoff while their leases hold (see the header). */
   private async writeOutcomes(batch: PendingOutcome[]): Promise<void[]> {
     const { database, now, logger } = this.options;
@@ -214,6 +229,7 @@ export class DeliveryWorker {
         const { skipped } = await recordAttempts(database, { owner: this.owner, outcomes, now: now() });
         this.writeOutage.succeeded();
         if (skipped.length > 0) logger.warn({ skipped: skipped.length }, "outcomes skipped: their leases had expired");
+        this.count(outcomes, skipped);
         return [];
       } catch (err) {
         const delay = this.writeOutage.failed(err, { outcomes: outcomes.length });

@@ -31,11 +31,14 @@ export function authenticateEnvironment(ctx: AppContext): RequestHandler<unknown
   };
 }
 
-/** The internal intake: off (503) without TALKOVER_SERVICE_TOKEN, else a constant-time token check. */
-export function authenticateService(ctx: AppContext): RequestHandler {
+/**
+ * The internal intake and the metrics: off (503 with `disabledMessage`) without TALKOVER_SERVICE_TOKEN,
+ * else a constant-time token check.
+ */
+export function authenticateService(ctx: AppContext, disabledMessage: string = MESSAGES.intakeDisabled): RequestHandler {
   const expected = ctx.config.serviceToken ? digest(ctx.config.serviceToken) : undefined;
   return (req, _res, next) => {
-    if (!expected) throw failure(503, MESSAGES.intakeDisabled);
+    if (!expected) throw failure(503, disabledMessage);
     const token = bearerToken(req.headers.authorization);
     if (!token) throw unauthorized(MESSAGES.missingToken);
     // Comparing fixed-length digests keeps the comparison constant-time whatever the token's length.

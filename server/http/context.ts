@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import type { DeliveryService } from "../delivery/service.js";
 import type { WebhookWrites } from "../delivery/webhook-writes.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/registry.js";
 import type { ApiSpec } from "../spec.js";
 import type { Agent } from "../storage/agents.js";
 import type { Database } from "../storage/db.js";
@@ -21,6 +22,8 @@ export interface AppContext {
   agents: KnownAgents;
   campaigns: KnownCampaigns;
   delivery: DeliveryService;
+  /** This server's Prometheus registry: the HTTP middleware counts requests there, GET /metrics reads it. */
+  metrics: Metrics;
   /** False once shutdown has begun: /readyz answers 503. */
   isReady(): boolean;
 }

@@ -32,6 +32,7 @@ export const MESSAGES = {
   tooManyRequests: "Too many requests. Please try again later.",
   notRetriable: "Log cannot be retried",
   intakeDisabled: "Event intake is disabled on this server.",
+  metricsDisabled: "Metrics are disabled on this server.",
   serviceUnavailable: "The service is temporarily unavailable. Please try again shortly.",
   internalError: "Something went wrong on our side. Please try again.",
 } as const;

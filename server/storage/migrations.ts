@@ -169,8 +169,8 @@ function campaigns(dialect: Dialect): Migration {
     async up(db: AnyDb) {
       if (dialect === "sqlite") {
         await withForeignKeysOff(db, async () => {
-          // Our transaction commits before Kysely records the migration (and Kysely takes no migration
-          // lock on SQLite): done but unrecorded, by a run that crashed or another process, is not redone.
+          // Our transaction commits before Kysely records the migration: a run that stopped in between
+          // left it done but unrecorded, and it is not done twice.
           const done = await sql`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'`.execute(db);
           if (done.rows.length > 0) return;
           await createCampaigns(db);

@@ -172,6 +172,29 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
       });
     });
 
+    describe("metrics", () => {
+      test("GET /metrics with the service token answers the Prometheus text exposition", async () => {
+        const answer = await service.GET("/metrics", { parseAs: "text" });
+        expectDocumented("getMetrics", answer, 200);
+        // The documented example, or the server's own families: the same names either way.
+        for (const family of ["talkover_deliveries_total", "talkover_deliveries_due", "talkover_http_requests_total"]) {
+          expect(answer.data).toContain(`# TYPE ${family} `);
+        }
+      });
+
+      testIf(sendsInvalid, "GET /metrics without a token is 401 'Missing Bearer Token'", async () => {
+        const answer = await anonymous.GET("/metrics", { parseAs: "text" });
+        expectDocumented("getMetrics", answer, 401);
+        expect(answer.error).toEqual({ message: "Missing Bearer Token" });
+      });
+
+      test("GET /metrics with an environment token is 401 'Invalid Bearer Token'", async () => {
+        const answer = await api.GET("/metrics", { parseAs: "text", ...prefer("code=401, example=invalid") });
+        expectDocumented("getMetrics", answer, 401);
+        expect(answer.error).toEqual({ message: "Invalid Bearer Token" });
+      });
+    });
+
     describe("authentication", () => {
       testIf(sendsInvalid, "a request without a token is 401 'Missing Bearer Token'", async () => {
         const answer = await anonymous.GET("/api/v1/agents/{agent_id}/webhooks", { params: { path: agent() } });

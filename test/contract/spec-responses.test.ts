@@ -29,4 +29,14 @@ describe("responseErrors", () => {
   test("reports a body that is not application/json", () => {
     expect(responseErrors("getHealth", answer(200, "text/plain"), { status: "ok" })).toEqual([expect.stringContaining("content-type")]);
   });
+
+  test("checks a response documented as text by its media type, parameters included, and a text body", () => {
+    const exposition = "# TYPE talkover_deliveries_due gauge\ntalkover_deliveries_due 0\n";
+    expect(responseErrors("getMetrics", answer(200, "text/plain; version=0.0.4; charset=utf-8"), exposition)).toEqual([]);
+    expect(responseErrors("getMetrics", answer(200, "text/plain; charset=utf-8"), exposition)).toEqual([expect.stringContaining("content-type")]);
+    expect(responseErrors("getMetrics", answer(200, "application/json"), exposition)).toEqual([expect.stringContaining("content-type")]);
+    expect(responseErrors("getMetrics", answer(200, "text/plain; version=0.0.4"), { status: "ok" })).toEqual([expect.stringContaining("not a non-empty text")]);
+    // Its failures are JSON, as everywhere.
+    expect(responseErrors("getMetrics", answer(401), { message: "Missing Bearer Token" })).toEqual([]);
+  });
 });

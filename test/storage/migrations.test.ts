@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openDatabase, parseDatabaseUrl } from "../../server/storage/db.js";
 import type { Database } from "../../server/storage/db.js";
 import { migrate, migrations } from "../../server/storage/migrations.js";
-import { backends } from "../support/databases.js";
+import { backends, sqliteBackend } from "../support/databases.js";
 import { migrateTo, T0 } from "./fixtures.js";
 
 describe.each(backends)("migrations on $name", (backend) => {
@@ -102,8 +102,11 @@ describe.each(backends)("migration 0003 (campaigns) on $name", (backend) => {
     await migrate(database);
     const db = database.db;
     if (database.dialect === "sqlite") expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows[0]?.foreign_keys).toBe(1);
-    await expect(db.insertInto("agents").values({ id: id(9), environment_id: id(99), name: "x", created_at: T0 }).execute()).rejects.toThrow(/foreign key/i);
     const [webhook] = await rowsOf("webhooks");
+    const [delivery] = await rowsOf("deliveries");
+    // A rebuilt table's own references, and another table's reference to a rebuilt one.
+    await expect(db.insertInto("webhooks").values({ ...webhook, id: id(9), agent_id: id(99) }).execute()).rejects.toThrow(/foreign key/i);
+    await expect(db.insertInto("deliveries").values({ ...delivery, id: id(15), webhook_id: id(99) }).execute()).rejects.toThrow(/foreign key/i);
     await expect(db.insertInto("webhooks").values({ ...webhook, id: id(10), agent_id: null }).execute()).rejects.toThrow(/check/i);
     await expect(db.insertInto("webhooks").values({ ...webhook, id: id(11), campaign_id: id(99) }).execute()).rejects.toThrow(/check|foreign key/i);
     const event = { event: "event_recording", data: "{}", occurred_at: T0, created_at: T0 };
@@ -117,6 +120,20 @@ describe.each(backends)("migration 0003 (campaigns) on $name", (backend) => {
       "webhooks_by_agent", "webhooks_by_campaign", "events_idempotency", "events_idempotency_by_campaign", "campaigns_by_environment",
       "deliveries_due", "deliveries_pending_by_webhook", "logs_by_webhook", "agents_by_environment",
     ]));
+  });
+});
+
+describe("migration 0003 on sqlite", () => {
+  it("done but not recorded (the process stopped between its commit and Kysely's record) is recorded, not done again", async () => {
+    const database = await sqliteBackend.open({ migrate: false });
+    try {
+      await migrate(database);
+      await sql`DELETE FROM kysely_migration WHERE name = '0003_campaigns'`.execute(database.db);
+      const again = await migrate(database);
+      expect(again.results?.map((r) => [r.migrationName, r.status])).toEqual([["0003_campaigns", "Success"]]);
+    } finally {
+      await database.close();
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import type { AppContext, Resolved } from "../../server/http/context.js";
 import { VALIDATOR_DEFAULTS, type ApiRequest, type HandlerTable, type Locals, type ServedOperationId, type SuccessBody } from "../../server/http/handler.js";
 import { healthHandlers } from "../../server/http/health.js";
 import { internalHandlers } from "../../server/http/internal.js";
+import { metricsHandlers } from "../../server/http/metrics.js";
 import { campaignWebhookHandlers } from "../../server/http/campaign-webhooks.js";
 import { webhookHandlers } from "../../server/http/webhooks.js";
 import { loadSpec } from "../../server/spec.js";
@@ -17,8 +18,8 @@ type Schemas = components["schemas"];
 export function aTableMissingAHandler(ctx: AppContext) {
   const { getReadiness: _dropped, ...health } = healthHandlers(ctx);
   // @ts-expect-error Property 'getReadiness' is missing
-  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...health }) satisfies HandlerTable;
-  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...healthHandlers(ctx) }) satisfies HandlerTable;
+  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...health, ...metricsHandlers(ctx) }) satisfies HandlerTable;
+  ({ ...webhookHandlers(ctx), ...campaignWebhookHandlers(ctx), ...internalHandlers(ctx), ...healthHandlers(ctx), ...metricsHandlers(ctx) }) satisfies HandlerTable;
 }
 
 export function aMisspeltOperationId() {
@@ -69,7 +70,7 @@ describe("handler types from generated/api.ts", () => {
       | "testWebhook" | "listWebhookLogs" | "retryWebhookLog" | "ingestEvent" | "getHealth" | "getReadiness"
       | "listCampaignWebhooks" | "createCampaignWebhook" | "showCampaignWebhook" | "updateCampaignWebhook"
       | "deleteCampaignWebhook" | "toggleCampaignWebhook" | "testCampaignWebhook" | "listCampaignWebhookLogs"
-      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "recoverWebhook" | "recoverCampaignWebhook"
+      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "getMetrics" | "recoverWebhook" | "recoverCampaignWebhook"
     >();
   });
 

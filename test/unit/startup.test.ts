@@ -8,14 +8,14 @@ describe("binding handlers to operationIds", () => {
   const spec = loadSpec();
   const all = Object.fromEntries(specOperationIds(spec).map((id) => [id, () => undefined]));
 
-  it("finds the ten operations of each webhook resource, the two intakes and the two probes", () => {
+  it("finds the ten operations of each webhook resource, the two intakes, the two probes and the metrics", () => {
     expect(specOperationIds(spec).sort()).toEqual(
       [
         "listWebhooks", "createWebhook", "showWebhook", "updateWebhook", "deleteWebhook", "toggleWebhook",
         "testWebhook", "listWebhookLogs", "retryWebhookLog", "ingestEvent", "getHealth", "getReadiness",
         "listCampaignWebhooks", "createCampaignWebhook", "showCampaignWebhook", "updateCampaignWebhook",
         "deleteCampaignWebhook", "toggleCampaignWebhook", "testCampaignWebhook", "listCampaignWebhookLogs",
-        "retryCampaignWebhookLog", "ingestCampaignEvent", "recoverWebhook", "recoverCampaignWebhook",
+        "retryCampaignWebhookLog", "ingestCampaignEvent", "getMetrics", "recoverWebhook", "recoverCampaignWebhook",
       ].sort(),
     );
   });
@@ -39,11 +39,13 @@ describe("configuration from the environment", () => {
       RATE_LIMIT_PER_MINUTE: "1000", VALIDATE_RESPONSES: "false", TALKOVER_SERVICE_TOKEN: "svc",
       TALKOVER_ALLOW_PRIVATE_TARGETS: "true", TALKOVER_WORKER: "off", WORKER_CONCURRENCY: "8",
       WEBHOOK_ERROR_THRESHOLD: "3", LOG_RETENTION_DAYS: "7", WORKER_LEASE_MS: "5000", WORKER_POLL_INTERVAL_MS: "100",
+      CORS_ORIGINS: "https://app.example.com",
     });
     expect(config).toEqual({
       port: 8080, host: "127.0.0.1", databaseUrl: "postgres://x/y", logLevel: "debug", bodyLimitBytes: 2048,
       rateLimitPerMinute: 1000, validateResponses: false, serviceToken: "svc", allowPrivateTargets: true, worker: false,
       workerConcurrency: 8, errorThreshold: 3, logRetentionDays: 7, workerLeaseMs: 5000, workerPollIntervalMs: 100,
+      corsOrigins: ["https://app.example.com"],
     });
   });
 
