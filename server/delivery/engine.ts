@@ -256,7 +256,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       worker?.notify();
       return { outcome: "queued", logId: queued.logId, originalLogId: queued.originalLogId, queuedAt: queued.queuedAt };
     },
-  
+
     async recover(webhook: Webhook, input: RecoveryInput): Promise<{ deliveriesQueued: number }> {
       const asOf = now();
       const range = { webhookId: webhook.id, sinceMs: input.sinceMs, untilMs: Math.min(input.untilMs ?? asOf, asOf), asOf };
