@@ -301,7 +301,8 @@ function eventsAt0003(db: AnyDb): TableRebuild {
 export const RECOVERABLE_STATUSES = sql<boolean>`status in ('failed', 'cancelled')`;
 const recovery: Migration = {
   async up(db: AnyDb) {
-    await db.schema.createIndex("deliveries_recoverable").on("deliveries").columns(["webhook_id", "id"]).where(RECOVERABLE_STATUSES).execute();
+    // IF NOT EXISTS: safe to run again when the process stopped between its commit and Kysely's record.
+    await db.schema.createIndex("deliveries_recoverable").ifNotExists().on("deliveries").columns(["webhook_id", "id"]).where(RECOVERABLE_STATUSES).execute();
   },
   async down(db: AnyDb) {
     await db.schema.dropIndex("deliveries_recoverable").execute();

@@ -192,8 +192,9 @@ describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
     // Both sent once and failed (max_retries 0), as a worker would record them.
     const opened = await openDatabase(database.url);
     try {
-      const claimed = await claimDueDeliveries(opened, { owner: "cli-test", limit: 10, leaseMs: 30_000, now: Date.now() });
-      expect(claimed.map((d) => d.webhookId)).toEqual([webhook.id, webhook.id]);
+      const claimed = await claimDueDeliveries(opened, { owner: "cli-test", limit: 1_000, leaseMs: 30_000, now: Date.now() });
+      // The database is shared with the tests above: their deliveries are claimed too, and recorded as failed alike.
+      expect(claimed.filter((d) => d.webhookId === webhook.id)).toHaveLength(2);
       const outcomes = claimed.map((d) => ({ deliveryId: d.deliveryId, logId: d.logId, webhookId: d.webhookId, status: "failed" as const, httpStatus: 500, durationMs: 5 }));
       await recordAttempts(opened, { owner: "cli-test", outcomes, now: Date.now() });
     } finally {
