@@ -2,7 +2,7 @@
 //
 //   npm run bench                  the full run (≈ 5 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
-//   BENCH_ONLY=api,logs,delivery,intake,memory,sqlite   run only some sections (the results then say so)
+//   BENCH_ONLY=api,logs,delivery,intake,memory,sqlite,filters   run only some sections (the results then say so)
 //
 // Each section runs its servers, receivers, workers and load generators as child processes (see bench/lib/proc.ts);
 // all of them and every temp directory are removed at the end, also after a failure or Ctrl-C.
@@ -13,6 +13,7 @@ import { runThroughput, throughputOptions, type ThroughputResult } from "./api/t
 import { drainOptions, runDrain, type DrainSummary } from "./delivery/drain.js";
 import { runIntakeLatency, type IntakeResult } from "./delivery/intake-latency.js";
 import { runMemory, type MemoryResult } from "./delivery/memory.js";
+import { logFiltersOptions, runLogFilters, type LogFiltersResult } from "./storage/log-filters.js";
 import { runSqliteLockWait, sqliteLockWaitOptions, type SqliteLockWaitResult } from "./storage/sqlite-lock-wait.js";
 import { describeMachine, loadAverage, type Machine } from "./lib/machine.js";
 import { BENCH_DIR, cleanupAll } from "./lib/proc.js";
@@ -37,6 +38,7 @@ export interface BenchResults {
     intake?: Section<IntakeResult>;
     memory?: Section<MemoryResult>;
     sqlite?: Section<SqliteLockWaitResult>;
+    filters?: Section<LogFiltersResult>;
   };
 }
 
@@ -98,6 +100,12 @@ async function main(): Promise<number> {
   if (wanted("sqlite")) {
     s.sqlite = await section("sqlite", "6. SQLite: the asynchronous lock wait against a synchronous busy_timeout (nothing locked)", () =>
       runSqliteLockWait({ ...sqliteLockWaitOptions(quick), log }),
+    );
+  }
+  if (wanted("filters")) {
+    const options = logFiltersOptions(quick);
+    s.filters = await section("filters", `7. Logs page 1 with filters at ${options.rows.toLocaleString("en")} attempts (SQLite, storage only)`, () =>
+      runLogFilters({ ...options, log }),
     );
   }
   results.totalSeconds = Math.round((performance.now() - started) / 1000);

@@ -62,6 +62,6 @@ export function createTalkoverClient(options: TalkoverClientOptions): TalkoverCl
 
 export { TalkoverApiError, type ListLogsErrorBody, type LogPagesOptions } from "./logs.js";
 export { retryDelayMs, type RetryOn429Options } from "./retry.js";
-export { verifyWebhook, webhookMiddleware, WebhookVerificationError, type VerifyOptions, type WebhookHeaders } from "./receive.js";
+export { verifyWebhook, webhookMiddleware, WebhookVerificationError, type VerifyOptions, type WebhookHeaders, type WebhookSecrets } from "./receive.js";
 export { packageSpecPath, startMock, startProxy, type MockServer, type StartMockOptions } from "./mock.js";
 export type * from "./types.js";

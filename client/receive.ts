@@ -38,17 +38,23 @@ const TOLERANCE_SECONDS = 5 * 60; // the same window standardwebhooks enforces; 
  * is wrong. Pass the **raw** body: a re-serialized JSON body does not match its signature.
  *
  * `secret` is the webhook's `webhook_secret` as you set it: `whsec_…` (base64 after the prefix) or any other
- * string (used as its UTF-8 bytes).
+ * string (used as its UTF-8 bytes), or a list of them: while you switch to a rotated secret, pass both
+ * (`[newSecret, oldSecret]`); the delivery passes when any one of its signatures matches any one of them.
  */
-export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string): WebhookDelivery;
+export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: WebhookSecrets): WebhookDelivery;
 /**
  * For a webhook with `payload_templates`: its body for a templated event is whatever the template rendered,
  * not the envelope. With `{ templated: true }` the signature and timestamp are checked the same way and the
  * body's parsed JSON is returned as `T` (default `unknown`: check its shape yourself), any JSON value.
  */
-export function verifyWebhook<T = unknown>(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string, options: { templated: true }): T;
-export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: string, options?: VerifyOptions): unknown {
-  if (!secret) throw new WebhookVerificationError("missing_secret", "No webhook secret was given to verify the delivery with.");
+export function verifyWebhook<T = unknown>(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: WebhookSecrets, options: { templated: true }): T;
+export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHeaders, secret: WebhookSecrets, options?: VerifyOptions): unknown {
+  const secrets = typeof secret === "string" ? [secret] : [...secret];
+  if (secrets.length === 0 || secrets.some((s) => !s)) {
+    throw new WebhookVerificationError("missing_secret", "No webhook secret was given to verify the delivery with.");
+  }
+  // Every secret is checked before any is tried, so a typo in the second one is found on the first delivery.
+  const signers = secrets.map(signer);
   const id = header(headers, "webhook-id");
   const timestamp = header(headers, "webhook-timestamp");
   const signature = header(headers, "webhook-signature");
@@ -58,17 +64,30 @@ export function verifyWebhook(rawBody: string | Uint8Array, headers: WebhookHead
   checkTimestamp(timestamp!);
 
   const payload = typeof rawBody === "string" ? rawBody : Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
-  try {
-    signer(secret).verify(payload, { "webhook-id": id!, "webhook-timestamp": timestamp!, "webhook-signature": signature! }, { jsonParse: false });
-  } catch (error) {
-    if (error instanceof WebhookVerificationError) throw error;
-    if (error instanceof StandardWebhooksError && /timestamp too (old|new)/i.test(error.message)) {
-      throw new WebhookVerificationError(/old/i.test(error.message) ? "timestamp_too_old" : "timestamp_too_new", error.message);
+  // The package checks every signature of the header against one key: one key at a time, any match passes.
+  const verified = signers.some((webhook) => {
+    try {
+      webhook.verify(payload, { "webhook-id": id!, "webhook-timestamp": timestamp!, "webhook-signature": signature! }, { jsonParse: false });
+      return true;
+    } catch (error) {
+      if (error instanceof StandardWebhooksError && /timestamp too (old|new)/i.test(error.message)) {
+        throw new WebhookVerificationError(/old/i.test(error.message) ? "timestamp_too_old" : "timestamp_too_new", error.message);
+      }
+      return false;
     }
-    throw new WebhookVerificationError("invalid_signature", "The webhook-signature does not match the body and secret.");
+  });
+  if (!verified) {
+    const which = secrets.length === 1 ? "secret" : "any of the secrets";
+    throw new WebhookVerificationError("invalid_signature", `The webhook-signature does not match the body and ${which}.`);
   }
   return options?.templated ? parseJson(payload.toString()) : parseDelivery(payload.toString());
 }
+
+/**
+ * One webhook secret, or several: during a rotation's overlap deliveries carry a signature for the new
+ * secret and one for the previous; a receiver may hold either or both.
+ */
+export type WebhookSecrets = string | readonly string[];
 
 export interface VerifyOptions {
   /** The body may be a rendered payload template: return its parsed JSON, whatever its shape. */
@@ -146,13 +165,14 @@ function loadRawJsonParser(): Promise<RawParser> {
 /**
  * Express middleware for a receiver route: reads the raw `application/json` body (or takes the Buffer an
  * `express.raw()` before it left in `req.body`), verifies it with `secret`, puts the typed delivery on
- * `req.webhook` and calls `next()`. A delivery that fails verification gets `400` and
+ * `req.webhook` and calls `next()`. `secret` may be a list (during a rotation: the new and the old secret),
+ * any one valid signature passing. A delivery that fails verification gets `400` and
  * `{"success": false, "message": "…", "code": "invalid_signature"}`. Mount it before any `express.json()`.
  *
  * With `{ templated: true }` (a webhook with `payload_templates`), the verified body's parsed JSON, whatever
  * its shape, is put on `req.body` instead, and `req.webhook` is left unset.
  */
-export function webhookMiddleware(secret: string, options?: VerifyOptions) {
+export function webhookMiddleware(secret: WebhookSecrets, options?: VerifyOptions) {
   return (req: WebhookRequest, res: ServerResponse, next: (error?: unknown) => void): void => {
     const verify = () => {
       const raw = req.body;

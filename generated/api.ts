@@ -68,8 +68,10 @@ export interface paths {
         /**
          * Update a webhook
          * @description A partial update: only the fields sent change, with the same rules as on create and no defaults.
-         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). Changes apply to
-         *     every delivery attempted from now on, retries of earlier events included.
+         *     Send `"webhook_secret": null` to remove the secret (deliveries are then unsigned). A new
+         *     `webhook_secret` takes effect at once and ends any overlap of a rotation: only it signs from now on (to
+         *     switch without breaking receivers, rotate instead: `POST …/secret/rotate`). Changes apply to every
+         *     delivery attempted from now on, retries of earlier events included.
          */
         put: operations["updateWebhook"];
         post?: never;
@@ -114,6 +116,49 @@ export interface paths {
          *     deliveries of new events.
          */
         patch: operations["toggleWebhook"];
+        trace?: never;
+    };
+    "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test": {
@@ -181,6 +226,20 @@ export interface paths {
          *     Statuses: `pending` (queued for delivery), `success` (the receiver answered 2xx), `failed` (non-2xx or no
          *     connection, and no attempt left), `retrying` (failed, another attempt is scheduled as per `max_retries`).
          *     Logs are kept for 30 days. Each retry, automatic or by hand, is a new row with `attempt` one higher.
+         *
+         *     **Filters.** `status`, `event`, `since` and `until` narrow the listing; each is optional and they combine
+         *     (all must hold). `since` and `until` compare with `created_at` (when the attempt was queued): `since` is
+         *     inclusive, `until` exclusive, so consecutive windows never count a row twice. With or without filters the
+         *     page keeps the same envelope and order, and `pagination.total` and `last_page` count the rows that match.
+         *     An unknown `status` or `event`, a malformed date-time, or `since` later than `until` is a 422 naming the
+         *     field. Date-times may carry any time zone and up to nanoseconds; attempts are stored to the millisecond.
+         *
+         *     **Cost of `total`.** Without filters `total` is a stored counter, so any page answers in constant time.
+         *     With filters `total` is exact: it is counted in an index of the filter (one per `status`, one per `event`,
+         *     ranges on `created_at` within them), so it costs in proportion to the attempts that match `status`,
+         *     `event` or the time window, not to the whole log; a narrow filter (a rare status, a recent window)
+         *     answers as fast as the unfiltered page, while a broad one over a very large log (most of a million
+         *     attempts) takes tens to hundreds of milliseconds. Narrow a broad listing with `since`/`until`.
          */
         get: operations["listWebhookLogs"];
         put?: never;
@@ -351,6 +410,8 @@ export interface paths {
          * @description A partial update, as for agent webhooks: only the fields sent change, with the rules of create and no
          *     defaults. Talkover's page shows `{id, events, include_call_events, updated_at}` in `data`; this answer
          *     is the whole webhook, a superset.
+         *     A new `webhook_secret` takes effect at once and ends any overlap of a rotation (see
+         *     `POST …/secret/rotate`).
          */
         put: operations["updateCampaignWebhook"];
         post?: never;
@@ -394,6 +455,49 @@ export interface paths {
          * @description Flips `enabled`; takes no body. Disabling cancels the webhook's queued deliveries.
          */
         patch: operations["toggleCampaignWebhook"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret, with an overlap
+         * @description Replaces the webhook's signing secret while the previous one stays valid for 24 hours
+         *     (`SECRET_ROTATION_OVERLAP_HOURS`). During that time every delivery (attempts, retries, manual retries
+         *     and the test call) carries both signatures in its one `webhook-signature` header, new first, as
+         *     Standard Webhooks allows (`v1,<new> v1,<old>`): receivers may switch to the new secret at their own pace.
+         *
+         *     Without a body a new `whsec_` secret (24 random bytes) is generated and returned in this answer
+         *     only: it is the one time a secret is ever returned, so store it now. With `{"webhook_secret": "…"}`
+         *     that secret is used (the rules of `webhook_secret` on create, but not `null` or empty) and not echoed.
+         *
+         *     A webhook without a secret gets one, with no previous secret and no overlap
+         *     (`previous_secret_expires_at: null`). Rotating again during an overlap starts a new one: the secret
+         *     being replaced becomes the previous one, and the older one stops working. A plain update with
+         *     `webhook_secret` switches at once and ends any overlap.
+         */
+        post: operations["rotateCampaignWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/test": {
@@ -454,7 +558,9 @@ export interface paths {
         /**
          * List a campaign webhook's delivery logs
          * @description The same listing as an agent webhook's logs: its delivery attempts, newest first, paginated with `page`
-         *     and `per_page`, kept 30 days.
+         *     and `per_page`, kept 30 days, with the same filters (`status`, `event`, `since`, `until`; see
+         *     `listWebhookLogs`). A campaign webhook's log holds campaign events, the per-call events of its calls
+         *     (with `include_call_events`), and test deliveries, so `event` takes any of them.
          */
         get: operations["listCampaignWebhookLogs"];
         put?: never;
@@ -1777,6 +1883,32 @@ export interface components {
             message: "Webhook enabled" | "Webhook disabled";
             data: components["schemas"]["Webhook"];
         };
+        /** @description Optional body of a rotation; without it a new `whsec_` secret is generated. */
+        WebhookSecretRotateRequest: {
+            /** @description The new secret, with the rules of `webhook_secret` on create, but not `null` or empty. */
+            webhook_secret?: components["schemas"]["WebhookSecret"];
+        };
+        WebhookSecretRotatedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook secret rotated";
+            data: {
+                /**
+                 * Format: date-time
+                 * @description Until when the previous secret still signs deliveries, beside the new one; `null` when the
+                 *     webhook had no secret (no overlap).
+                 */
+                previous_secret_expires_at: string | null;
+                /** @description Whether the new secret was generated (and is then in `webhook_secret`). */
+                secret_generated: boolean;
+                /**
+                 * @description The generated secret (`whsec_` and 24 random bytes in base64), present only when none was sent.
+                 *     Shown this once: it is never returned again.
+                 */
+                webhook_secret?: string;
+            };
+        };
         SuccessMessage: {
             /** @constant */
             success: true;
@@ -1842,6 +1974,11 @@ export interface components {
          * @enum {string}
          */
         WebhookLogStatus: "pending" | "success" | "failed" | "retrying";
+        /**
+         * @description An event name a log row can hold: an agent event, a campaign event (a campaign webhook's log holds both:
+         *     its campaign's events and, with `include_call_events`, its calls' per-call events) or `webhook.test`.
+         */
+        WebhookLogEvent: components["schemas"]["WebhookEventType"] | components["schemas"]["CampaignEventType"] | "webhook.test";
         Pagination: {
             current_page: number;
             per_page: number;
@@ -2906,6 +3043,29 @@ export interface components {
          */
         Page: number;
         /**
+         * @description Only attempts with this status (see `WebhookLogStatus`).
+         * @example failed
+         */
+        LogStatusFilter: components["schemas"]["WebhookLogStatus"];
+        /**
+         * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+         *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+         *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+         * @example event_phone_call_ended
+         */
+        LogEventFilter: components["schemas"]["WebhookLogEvent"];
+        /**
+         * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+         *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+         * @example 2025-09-03T00:00:00Z
+         */
+        LogSince: string;
+        /**
+         * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+         * @example 2025-09-04T00:00:00Z
+         */
+        LogUntil: string;
+        /**
          * @description The delivery id; the same on every attempt of one delivery. Receivers use it to de-duplicate.
          * @example 01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70
          */
@@ -2918,7 +3078,8 @@ export interface components {
         /**
          * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
          *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-         *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+         *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+         *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
          * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
          */
         WebhookSignatureHeader: string;
@@ -3192,6 +3353,57 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["WebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     testWebhook: {
         parameters: {
             query?: never;
@@ -3248,6 +3460,29 @@ export interface operations {
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
+                /**
+                 * @description Only attempts with this status (see `WebhookLogStatus`).
+                 * @example failed
+                 */
+                status?: components["parameters"]["LogStatusFilter"];
+                /**
+                 * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+                 *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+                 *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+                 * @example event_phone_call_ended
+                 */
+                event?: components["parameters"]["LogEventFilter"];
+                /**
+                 * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+                 *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+                 * @example 2025-09-03T00:00:00Z
+                 */
+                since?: components["parameters"]["LogSince"];
+                /**
+                 * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+                 * @example 2025-09-04T00:00:00Z
+                 */
+                until?: components["parameters"]["LogUntil"];
             };
             header?: never;
             path: {
@@ -3648,6 +3883,57 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    rotateCampaignWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WebhookSecretRotateRequest"];
+            };
+        };
+        responses: {
+            /** @description The secret was rotated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretRotatedResponse"];
+                };
+            };
+            400: components["responses"]["MalformedBody"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["CampaignWebhookNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The `webhook_secret` sent is invalid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     testCampaignWebhook: {
         parameters: {
             query?: never;
@@ -3697,6 +3983,29 @@ export interface operations {
                  * @example 1
                  */
                 page?: components["parameters"]["Page"];
+                /**
+                 * @description Only attempts with this status (see `WebhookLogStatus`).
+                 * @example failed
+                 */
+                status?: components["parameters"]["LogStatusFilter"];
+                /**
+                 * @description Only attempts of this event. Any name a webhook's log can hold is accepted on both log listings: the
+                 *     agent catalogue (`WebhookEventType`), the campaign catalogue (`CampaignEventType`) and `webhook.test`
+                 *     (a test delivery). A name that the webhook's log cannot hold simply matches nothing.
+                 * @example event_phone_call_ended
+                 */
+                event?: components["parameters"]["LogEventFilter"];
+                /**
+                 * @description Only attempts created at or after this instant (inclusive), an RFC 3339 date-time with a time zone
+                 *     (`2025-09-03T23:19:51Z`, `2025-09-04T01:19:51.5+02:00`). Must not be later than `until`.
+                 * @example 2025-09-03T00:00:00Z
+                 */
+                since?: components["parameters"]["LogSince"];
+                /**
+                 * @description Only attempts created before this instant (exclusive), an RFC 3339 date-time with a time zone.
+                 * @example 2025-09-04T00:00:00Z
+                 */
+                until?: components["parameters"]["LogUntil"];
             };
             header?: never;
             path: {
@@ -4089,7 +4398,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4141,7 +4451,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4198,7 +4509,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4251,7 +4563,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4302,7 +4615,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4355,7 +4669,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4410,7 +4725,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4466,7 +4782,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4522,7 +4839,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4573,7 +4891,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4626,7 +4945,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4677,7 +4997,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4730,7 +5051,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4791,7 +5113,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4850,7 +5173,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4904,7 +5228,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -4955,7 +5280,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5008,7 +5334,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5063,7 +5390,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5119,7 +5447,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5175,7 +5504,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5231,7 +5561,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5287,7 +5618,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5343,7 +5675,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5400,7 +5733,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5457,7 +5791,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5514,7 +5849,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5574,7 +5910,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5634,7 +5971,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5693,7 +6031,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5756,7 +6095,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5816,7 +6156,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5876,7 +6217,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -5935,7 +6277,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -6019,7 +6362,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
@@ -6083,7 +6427,8 @@ export interface operations {
                 /**
                  * @description `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{raw body}`, keyed with the webhook's
                  *     secret (a `whsec_` secret is base64 after the prefix; any other secret is its UTF-8 bytes). Several
-                 *     space-separated signatures may appear; one valid signature is enough. Absent when the webhook has no secret.
+                 *     space-separated signatures may appear; one valid signature is enough: during a secret rotation's overlap
+                 *     there are two, the new secret's first, then the previous one's. Absent when the webhook has no secret.
                  * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
                  */
                 "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];

@@ -18,6 +18,8 @@ export interface Config {
   errorThreshold: number;
   /** Days an attempt log is kept. */
   logRetentionDays: number;
+  /** Hours a rotated-out signing secret still signs deliveries beside the new one. */
+  secretRotationOverlapHours: number;
   /** Run the delivery worker in this process. */
   worker: boolean;
   /** Deliveries sent at once by this process. */
@@ -42,6 +44,7 @@ export const DEFAULT_CONFIG: Config = {
   allowPrivateTargets: false,
   errorThreshold: 10,
   logRetentionDays: 30,
+  secretRotationOverlapHours: 24,
   worker: true,
   workerConcurrency: 128,
   workerLeaseMs: 180_000,
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateTargets: boolean(env, "TALKOVER_ALLOW_PRIVATE_TARGETS", false),
     errorThreshold: integer(env, "WEBHOOK_ERROR_THRESHOLD", DEFAULT_CONFIG.errorThreshold, 1, 1_000_000),
     logRetentionDays: integer(env, "LOG_RETENTION_DAYS", DEFAULT_CONFIG.logRetentionDays, 1, 3650),
+    secretRotationOverlapHours: integer(env, "SECRET_ROTATION_OVERLAP_HOURS", DEFAULT_CONFIG.secretRotationOverlapHours, 0, 24 * 30),
     worker: boolean(env, "TALKOVER_WORKER", true),
     workerConcurrency: integer(env, "WORKER_CONCURRENCY", DEFAULT_CONFIG.workerConcurrency, 1, 10_000),
     workerLeaseMs: integer(env, "WORKER_LEASE_MS", DEFAULT_CONFIG.workerLeaseMs, 1_000, 3_600_000),

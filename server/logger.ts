@@ -15,6 +15,12 @@ export const REDACTED_PATHS = [
   "*.webhook_secret",
   "webhookSecret",
   "*.webhookSecret",
+  "webhookSecrets",
+  "*.webhookSecrets",
+  "previous_secret",
+  "*.previous_secret",
+  "previousSecret",
+  "*.previousSecret",
   "secret",
   "*.secret",
 ];

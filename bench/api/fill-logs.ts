@@ -14,6 +14,7 @@ import { announceResult, isMain } from "../lib/proc.js";
 import { round } from "../lib/stats.js";
 
 export const FILL_STEP_MS = 250;
+const DELIVERED = { status: "success", event: "event_phone_call_ended" };
 
 /**
  * A UUIDv7 of `ms` (the server's newId() would stamp them all "now": it never goes back in time). The
@@ -42,7 +43,17 @@ function payloadTemplate(agentId: string): (id: string, occurredAt: number) => s
  * Call with the file closed by every other connection: the fill runs without a journal (one transaction that
  * either completes or leaves a benchmark's throwaway file broken), then puts the file back in WAL mode.
  */
-export function fillLogs(file: string, input: { webhookId: string; agentId: string; rows: number; now?: number }): { rows: number; seconds: number } {
+export function fillLogs(
+  file: string,
+  input: {
+    webhookId: string;
+    agentId: string;
+    rows: number;
+    now?: number;
+    /** Row i's status and event (default: every row a delivered event_phone_call_ended); the body stays the same. */
+    shape?: (i: number) => { status: string; event: string };
+  },
+): { rows: number; seconds: number } {
   const started = performance.now();
   const now = input.now ?? Date.now();
   const payload = payloadTemplate(input.agentId);
@@ -55,16 +66,18 @@ export function fillLogs(file: string, input: { webhookId: string; agentId: stri
     const insert = db.prepare(
       `INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, http_status, request_payload,
          response_body, response_headers, error, duration_ms, delivered_at, created_at)
-       VALUES (?, ?, NULL, 'event_phone_call_ended', 1, 'success', 200, ?, ?, ?, NULL, ?, ?, ?)`,
+       VALUES (?, ?, NULL, ?, 1, ?, 200, ?, ?, ?, NULL, ?, ?, ?)`,
     );
     const bump = db.prepare("UPDATE webhooks SET logs_total = logs_total + ? WHERE id = ?");
+    const shape = input.shape ?? (() => DELIVERED);
     const first = now - input.rows * FILL_STEP_MS;
     const random = randomBytes(8);
     db.transaction(() => {
       for (let i = 0; i < input.rows; i++) {
         const createdAt = first + i * FILL_STEP_MS;
         const id = uuidV7(createdAt, i, random);
-        insert.run(id, input.webhookId, payload(id, createdAt - 40), RECEIVER_RESPONSE_BODY, RECEIVER_RESPONSE_HEADERS, 3, createdAt + 3, createdAt);
+        const { status, event } = shape(i);
+        insert.run(id, input.webhookId, event, status, payload(id, createdAt - 40), RECEIVER_RESPONSE_BODY, RECEIVER_RESPONSE_HEADERS, 3, createdAt + 3, createdAt);
       }
       const changed = bump.run(input.rows, input.webhookId).changes;
       if (changed !== 1) throw new Error(`webhook ${input.webhookId} not found`);

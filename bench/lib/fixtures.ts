@@ -1,4 +1,9 @@
 // The request bodies and stored rows the benchmarks use, built once so that every server sees the same bytes.
+import { createAgent } from "../../server/storage/agents.js";
+import type { Database } from "../../server/storage/db.js";
+import { createEnvironment } from "../../server/storage/environments.js";
+import { agentOwner } from "../../server/storage/owner.js";
+import { createWebhook } from "../../server/storage/webhooks.js";
 import { eventBody } from "../../server/delivery/payload.js";
 import { deliveryExample } from "../../server/spec.js";
 
@@ -75,4 +80,20 @@ export function logsPageAnswer(agentId: string, webhookId: string, perPage = 25,
     };
   });
   return { success: true, data, pagination: { current_page: 1, per_page: perPage, total, last_page: Math.ceil(total / perPage) } };
+}
+
+/** An environment, agent and one webhook (event_phone_call_ended, no secret) in `database`, for storage benchmarks. */
+export async function createBenchWebhook(database: Database): Promise<{ agentId: string; webhookId: string }> {
+  const environment = await createEnvironment(database, { name: "bench" });
+  const agent = await createAgent(database, { environmentId: environment.id, name: "bench" });
+  const webhook = await createWebhook(database, agentOwner(agent.id), {
+    name: "bench",
+    webhookUrl: "https://hooks.example.com/bench",
+    webhookSecret: null,
+    events: ["event_phone_call_ended"],
+    timeout: 30,
+    maxRetries: 3,
+    enabled: true,
+  });
+  return { agentId: agent.id, webhookId: webhook.id };
 }

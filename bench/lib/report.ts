@@ -109,6 +109,15 @@ export function renderMarkdown(r: BenchResults): string {
     }
   } else if (s.sqlite?.error) out.push(`| SQLite lock wait | failed: ${s.sqlite.error.split("\n")[0]} | | | ❌ |`);
 
+  const filters = s.filters?.result;
+  if (filters) {
+    for (const c of filters.cases) {
+      out.push(
+        `| Logs page 1 at ${fmt(filters.rows, 0)} attempts, ${c.name} (${fmt(c.total, 0)} match), SQLite storage, p50 (p99); ÷ unfiltered | **${fmt(c.latencyMs.p50)} ms** (${fmt(c.latencyMs.p99)} ms); ×${fmt(c.ratio, 1)} | < ${TARGETS.logsPage1Ms} ms | — | ${verdict(c.latencyMs.p50 < TARGETS.logsPage1Ms)} |`,
+      );
+    }
+  } else if (s.filters?.error) out.push(`| Logs filters | failed: ${s.filters.error.split("\n")[0]} | | | ❌ |`);
+
   const memory = s.memory?.result;
   if (memory) {
     const flat = memoryFlat(memory.samples);
@@ -241,6 +250,23 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`RSS idle ${fmt(memory.rssMB.idle, 0)} MB before the worker starts; heap used first / max / last ${fmt(memory.heapUsedMB.first, 0)} / ${fmt(memory.heapUsedMB.max, 0)} / ${fmt(memory.heapUsedMB.last, 0)} MB.`);
     out.push("");
     out.push(`RSS per second (MB): ${memory.samples.map((x) => fmt(x.rssMB, 0)).join(" ")}`);
+  }
+
+  if (filters) {
+    out.push("");
+    out.push("## 7. Logs page 1 with filters");
+    out.push("");
+    out.push(
+      `${fmt(filters.rows, 0)} attempts of one webhook (fill-logs.ts in ${filters.fillSeconds} s; 90 % success, 5 % retrying, 4 % failed, 1 % pending; ` +
+        "70 / 20 / 9 / 1 % call ended, call started, recording, webhook.test; one every 250 ms), then storage's `listLogs` page 1 (25 rows, " +
+        "the filtered COUNT and the page) called directly, the cases interleaved round by round. Ratio: p50 ÷ the unfiltered p50 of this run.",
+    );
+    out.push("");
+    out.push("| case | query | total | calls | p50 ms | p99 ms | ÷ unfiltered | plan |");
+    out.push("|---|---|---:|---:|---:|---:|---:|---|");
+    for (const c of filters.cases) {
+      out.push(`| ${c.name} | \`${c.query}\` | ${fmt(c.total, 0)} | ${c.latencyMs.n} | ${fmt(c.latencyMs.p50)} | ${fmt(c.latencyMs.p99)} | ${fmt(c.ratio, 1)} | ${c.plan.join("<br>")} |`);
+    }
   }
 
   const failed = Object.entries(s).filter(([, x]) => x?.error);

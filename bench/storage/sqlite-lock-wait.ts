@@ -8,13 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventBody } from "../../server/delivery/payload.js";
-import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase, type Database } from "../../server/storage/db.js";
-import { createEnvironment } from "../../server/storage/environments.js";
 import { listLogs } from "../../server/storage/logs.js";
 import { recordEvents } from "../../server/storage/queue/record-events.js";
-import { createWebhook } from "../../server/storage/webhooks.js";
-import { CALL_ENDED_DATA } from "../lib/fixtures.js";
+import { CALL_ENDED_DATA, createBenchWebhook } from "../lib/fixtures.js";
 import { agentOwner } from "../../server/storage/owner.js";
 
 export interface SqliteLockWaitOptions {
@@ -50,18 +47,7 @@ interface Subject {
 
 async function subject(file: string, asyncLockWait: boolean): Promise<Subject> {
   const database = await openDatabase(`sqlite:${file}`, { asyncLockWait });
-  const environment = await createEnvironment(database, { name: "bench" });
-  const agent = await createAgent(database, { environmentId: environment.id, name: "bench" });
-  const webhook = await createWebhook(database, agentOwner(agent.id), {
-    name: "bench",
-    webhookUrl: "https://hooks.example.com/bench",
-    webhookSecret: null,
-    events: ["event_phone_call_ended"],
-    timeout: 30,
-    maxRetries: 3,
-    enabled: true,
-  });
-  return { database, agentId: agent.id, webhookId: webhook.id };
+  return { database, ...(await createBenchWebhook(database)) };
 }
 
 /** One event fanned out to one webhook, as the intake writes it (one transaction: event, delivery, log). */

@@ -8,7 +8,7 @@ import type { Database } from "../storage/db.js";
 import { REQUEST_BUDGET_MS, runBefore } from "../storage/deadline.js";
 import { getDeliveryStatus, queueManualRetry } from "../storage/queue/manual-retry.js";
 import { findLog, insertTestLog } from "../storage/logs.js";
-import type { Webhook } from "../storage/webhooks.js";
+import { signingSecrets, type Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";
 import type { WebhookCache } from "./webhook-cache.js";
 import { IntakeBatcher } from "./intake-batcher.js";
@@ -135,7 +135,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
   async function sendNow(webhook: Webhook, test: { event: string; body: string; deliveryId: string; sentAt: number; url?: string }): Promise<TestResult> {
     const { body, sentAt } = test;
     const headers = withDeliveryOptions(
-      deliveryHeaders({ deliveryId: test.deliveryId, timestamp: Math.floor(sentAt / 1000), body, secret: webhook.webhookSecret, userAgent: USER_AGENT }),
+      deliveryHeaders({ deliveryId: test.deliveryId, timestamp: Math.floor(sentAt / 1000), body, secrets: signingSecrets(webhook, sentAt), userAgent: USER_AGENT }),
       webhook,
     );
     const result = await sender.send({ url: test.url ?? webhook.webhookUrl, body, headers, timeoutMs: webhook.timeout * 1000, method: webhook.httpMethod });
@@ -162,6 +162,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
   return {
     worker,
     recoveries,
+    now,
 
     start() {
       worker?.start();

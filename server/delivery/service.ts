@@ -70,4 +70,6 @@ export interface DeliveryService {
    * batches; returns the count.
    */
   recover(webhook: Webhook, input: RecoveryInput): Promise<{ deliveriesQueued: number }>;
+  /** The engine's clock (epoch ms): a secret rotation's overlap starts and ends by it, as deliveries are signed by it. */
+  now(): number;
 }

@@ -2,7 +2,9 @@
  * Standard Webhooks (v1) signing: https://www.standardwebhooks.com/
  *
  * signature = base64(HMAC-SHA256(key, `${webhook-id}.${webhook-timestamp}.${body}`)), sent as
- * `webhook-signature: v1,<signature>`. The body signed must be byte-for-byte the body sent.
+ * `webhook-signature: v1,<signature>`. The body signed must be byte-for-byte the body sent. During a secret
+ * rotation's overlap a delivery is signed with both secrets, in one header, space-separated
+ * (`v1,<new> v1,<old>`), as the standard allows: a receiver holding either secret verifies it.
  */
 import { createHmac } from "node:crypto";
 import { secretKeyBytes } from "talkover-webhooks/protocol/secret";
@@ -51,13 +53,16 @@ export interface DeliveryHeaderInput {
   /** Unix seconds. */
   timestamp: number;
   body: string;
-  /** null (or empty) for an unsigned webhook: then no `webhook-signature` header is sent. */
-  secret: string | null;
+  /**
+   * The secrets to sign with, current first (storage/webhooks.ts signingSecrets): one signature each. Empty
+   * for an unsigned webhook: then no `webhook-signature` header is sent.
+   */
+  secrets: readonly string[];
   userAgent: string;
 }
 
 /** The request headers of one delivery attempt. */
-export function deliveryHeaders({ deliveryId, timestamp, body, secret, userAgent }: DeliveryHeaderInput): Record<string, string> {
+export function deliveryHeaders({ deliveryId, timestamp, body, secrets, userAgent }: DeliveryHeaderInput): Record<string, string> {
   // Milliseconds here would put the timestamp millennia ahead and every receiver would reject it.
   if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > 1e11) {
     throw new RangeError(`webhook timestamp must be whole unix seconds, got ${timestamp}`);
@@ -68,6 +73,8 @@ export function deliveryHeaders({ deliveryId, timestamp, body, secret, userAgent
     "webhook-id": deliveryId,
     "webhook-timestamp": String(timestamp),
   };
-  if (secret) headers["webhook-signature"] = signPayload({ id: deliveryId, timestamp, body, secret });
+  if (secrets.length > 0) {
+    headers["webhook-signature"] = secrets.map((secret) => signPayload({ id: deliveryId, timestamp, body, secret })).join(" ");
+  }
   return headers;
 }

@@ -26,6 +26,13 @@ export class WebhookWrites {
     return webhook;
   }
 
+  /** A new signing secret, the replaced one still signing for overlapMs. Undefined when not found. */
+  async rotateSecret(owner: Owner, webhookId: string, secret: string, options: { now: number; overlapMs: number }): Promise<Webhook | undefined> {
+    const webhook = await store.rotateWebhookSecret(this.database, owner, webhookId, secret, options);
+    if (webhook) this.cache.invalidate(owner);
+    return webhook;
+  }
+
   /** Disabling cancels the webhook's queued deliveries. Undefined when not found. */
   async setEnabled(owner: Owner, webhookId: string, enabled: boolean): Promise<Webhook | undefined> {
     const webhook = await store.setWebhookEnabled(this.database, owner, webhookId, enabled);

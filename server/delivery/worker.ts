@@ -180,7 +180,7 @@ export class DeliveryWorker {
             deliveryId: delivery.deliveryId,
             timestamp: Math.floor(now() / 1000),
             body: delivery.payload,
-            secret: delivery.webhookSecret,
+            secrets: delivery.webhookSecrets,
             userAgent,
           }),
           delivery,

@@ -42,6 +42,10 @@ export function campaignWebhookHandlers(ctx: AppContext) {
       res.json({ success: true, message: webhook.enabled ? "Webhook enabled" : "Webhook disabled", data: present(webhook) });
     },
 
+    async rotateCampaignWebhookSecret(req, res) {
+      res.json(await resource.rotateSecret(campaignOwner(res.locals.campaign.id), res.locals.webhook, req.body));
+    },
+
     async testCampaignWebhook(_req, res) {
       const result = await ctx.delivery.sendCampaignTest(res.locals.campaign, res.locals.webhook);
       res.json(testAnswer(result, "Test payload dispatched"));

@@ -38,6 +38,13 @@ function fieldSchema(spec: ApiSpec, req: Request, location: string, field: strin
   return schema;
 }
 
+/** An enum, or a union of enums and constants: a list of names. */
+function isNameList(spec: ApiSpec, schema: Schema): boolean {
+  if (schema.enum !== undefined || schema.const !== undefined) return true;
+  const branches = ((schema.anyOf ?? []) as unknown[]).map((b) => spec.resolve<Schema>(b));
+  return branches.length > 0 && branches.every((b) => isNameList(spec, b));
+}
+
 export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly ValidatorError[]): FieldErrors {
   const templates = spec.validationMessages;
   const out: FieldErrors = {};
@@ -54,8 +61,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
     const schema = () => fieldSchema(spec, req, location, field);
 
     switch (rule) {
-      case undefined: // code-less errors: an unknown query parameter, or a query parameter given twice
-        add(field, error.message.startsWith("Unknown query parameter") ? templates.additionalProperties : templates[`type.${schema().type}`]);
+      case undefined: // code-less errors: an unknown query parameter, or one given twice or empty
+        if (error.message.startsWith("Unknown query parameter")) add(field, templates.additionalProperties);
+        else add(field, isNameList(spec, schema()) ? templates.enum : templates[`type.${schema().type}`]);
         break;
       case "additionalProperties":
         add(field, templates.additionalProperties);
@@ -106,6 +114,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
         add(field, template, { format: found.format ?? "value" });
         break;
       }
+      case "anyOf": // a union of name lists (the log's `event` filter): in none of them is "The selected … is invalid."
+        add(field, isNameList(spec, schema()) ? templates.enum : `The {attribute} field is invalid.`);
+        break;
       default:
         add(field, `The {attribute} field is invalid.`);
     }

@@ -1,7 +1,9 @@
 // What the two webhook resources, an agent's (webhooks.ts, logs.ts) and a campaign's (campaign-webhooks.ts),
 // do alike. Their handlers differ only in the owner, the documented messages and the presented model; every
 // write, check, log page and retry is here, once.
+import { randomBytes } from "node:crypto";
 import type { components } from "talkover-webhooks/types";
+import { WHSEC_PREFIX } from "talkover-webhooks/protocol/secret";
 import type { TestResult } from "../delivery/service.js";
 import type { Owner } from "../storage/owner.js";
 import { listLogs } from "../storage/logs.js";
@@ -10,6 +12,7 @@ import type { Webhook, WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
 import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
+import { toLogFilter, type LogFilterQuery } from "./log-filter.js";
 import { presentLog } from "./present.js";
 import { checkRecoveryRange } from "./recovery-range.js";
 
@@ -30,6 +33,13 @@ function toInput(body: UpdateBody): Partial<WebhookInput> {
   if (body.enabled !== undefined) input.enabled = body.enabled;
   if ("include_call_events" in body && body.include_call_events !== undefined) input.includeCallEvents = body.include_call_events;
   return input;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** A new Standard Webhooks secret: `whsec_` and 24 random bytes in base64 (32 characters). */
+export function generateSecret(): string {
+  return WHSEC_PREFIX + randomBytes(24).toString("base64");
 }
 
 /** A test call's answer: `success` is what the receiver did, `data` is there whenever it answered. */
@@ -76,14 +86,37 @@ export function webhookResource(ctx: AppContext) {
       return webhook;
     },
 
-    /** One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25). */
-    async logPage(webhook: Webhook, query: { page: number; per_page: number }): Promise<Schemas["WebhookLogPage"]> {
+    /**
+     * One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25), narrowed
+     * by the optional filters; `total` counts the rows that match.
+     */
+    async logPage(webhook: Webhook, query: { page: number; per_page: number } & LogFilterQuery): Promise<Schemas["WebhookLogPage"]> {
       const { page, per_page: perPage } = query;
-      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage });
+      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage }, toLogFilter(ctx.spec, query));
       return {
         success: true,
         data: rows.map(presentLog),
         pagination: { current_page: page, per_page: perPage, total, last_page: Math.max(1, Math.ceil(total / perPage)) },
+      };
+    },
+
+    /** A new signing secret (generated unless given), the replaced one still signing during the overlap. */
+    async rotateSecret(owner: Owner, webhook: Webhook, body: Schemas["WebhookSecretRotateRequest"] | undefined): Promise<Schemas["WebhookSecretRotatedResponse"]> {
+      const given = body?.webhook_secret ?? undefined;
+      const secret = given ?? generateSecret();
+      const overlapMs = ctx.config.secretRotationOverlapHours * HOUR_MS;
+      const rotated = await ctx.webhooks.rotateSecret(owner, webhook.id, secret, { now: ctx.delivery.now(), overlapMs });
+      if (!rotated) throw notFound(MESSAGES.webhookNotFound); // deleted meanwhile
+      const expiresAt = rotated.previousSecretExpiresAt;
+      return {
+        success: true,
+        message: "Webhook secret rotated",
+        data: {
+          previous_secret_expires_at: rotated.previousSecret === null || expiresAt === null ? null : toApiTimestamp(expiresAt),
+          secret_generated: given === undefined,
+          // The one place a secret is ever returned: the generated one, this once.
+          ...(given === undefined ? { webhook_secret: secret } : {}),
+        },
       };
     },
 

@@ -1,4 +1,4 @@
-// Handlers of the Webhooks tag (an agent's webhooks): list, create, show, update, delete, toggle, test.
+// Handlers of the Webhooks tag (an agent's webhooks): list, create, show, update, delete, toggle, rotate secret, test.
 // What they do is webhook-resource.ts, shared with campaign webhooks; here are the agent's messages and model.
 import { agentOwner } from "../storage/owner.js";
 import { listWebhooks, type Webhook } from "../storage/webhooks.js";
@@ -39,6 +39,10 @@ export function webhookHandlers(ctx: AppContext) {
     async toggleWebhook(_req, res) {
       const webhook = await resource.toggle(agentOwner(res.locals.agent.id), res.locals.webhook);
       res.json({ success: true, message: webhook.enabled ? "Webhook enabled" : "Webhook disabled", data: present(webhook) });
+    },
+
+    async rotateWebhookSecret(req, res) {
+      res.json(await resource.rotateSecret(agentOwner(res.locals.agent.id), res.locals.webhook, req.body));
     },
 
     async testWebhook(req, res) {

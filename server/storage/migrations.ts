@@ -291,6 +291,41 @@ function eventsAt0003(db: AnyDb): TableRebuild {
   };
 }
 
+// The attempt log's filters (status, event, since/until on created_at). Each index starts like logs_by_webhook
+// and gives the same newest-first order within one status or one event, so a filtered page 1 is a short
+// backward scan and the filtered total a COUNT over one index range that never reads the table: the event
+// index carries status as its last column, so `event` + `status` counts inside it too; time ranges are ranges
+// on created_at within either index (or logs_by_webhook alone). Budget: inserts write two more index entries;
+// a status change rewrites its entries in logs_by_webhook_status and logs_by_webhook_event (on PostgreSQL,
+// with status indexed, that update is no longer HOT and writes every index of the row).
+const logFilters: Migration = {
+  async up(db: AnyDb) {
+    // IF NOT EXISTS: a run that stopped after creating them but before Kysely recorded 0004 creates nothing twice.
+    await db.schema.createIndex("logs_by_webhook_status").ifNotExists().on("logs").columns(["webhook_id", "status", "created_at", "id"]).execute();
+    await db.schema.createIndex("logs_by_webhook_event").ifNotExists().on("logs").columns(["webhook_id", "event", "created_at", "id", "status"]).execute();
+  },
+
+  async down(db: AnyDb) {
+    await db.schema.dropIndex("logs_by_webhook_event").execute();
+    await db.schema.dropIndex("logs_by_webhook_status").execute();
+  },
+};
+
+// Secret rotation with an overlap: the secret a rotation replaced and until when it still signs. Nullable
+// columns, so plain ALTER TABLE on both databases; existing webhooks have no previous secret.
+const secretRotation: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable("webhooks").addColumn("previous_secret", "text").execute();
+    await db.schema.alterTable("webhooks").addColumn("previous_secret_expires_at", "bigint").execute();
+  },
+
+  async down(db: AnyDb) {
+    for (const column of ["previous_secret_expires_at", "previous_secret"]) {
+      await db.schema.alterTable("webhooks").dropColumn(column).execute();
+    }
+  },
+};
+
 /**
  * Recovery (POST …/recover) finds a webhook's failed deliveries of a time range. The queue's indexes hold
  * pending rows only, and the primary key alone would walk every webhook's deliveries of the range; this
@@ -315,6 +350,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0001_initial": initial,
     "0002_delivery_options": deliveryOptions,
     "0003_campaigns": campaigns(dialect),
+    "0004_log_filters": logFilters,
+    "0005_secret_rotation": secretRotation,
     "0006_recovery": recovery,
   };
 }

@@ -67,6 +67,12 @@ export interface WebhookTable {
   payload_templates: Generated<string>;
   /** A campaign's webhook that also receives the events of its calls' agents (migration 0003; default false). */
   include_call_events: ColumnType<boolean | number, boolean | number | undefined, boolean | number>;
+  /**
+   * The secret a rotation replaced, still signing beside webhook_secret until previous_secret_expires_at
+   * (migration 0005). Never returned, never logged.
+   */
+  previous_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  previous_secret_expires_at: ColumnType<Millis | null, Millis | null | undefined, Millis | null>;
 }
 
 export interface EventTable {

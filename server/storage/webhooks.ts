@@ -1,5 +1,6 @@
 // Webhook configurations of an owner: an agent or a campaign (owner.ts), on one table. Deletion is soft (deleted_at) so that delivery and log rows keep
 // their parent; a deleted webhook is invisible to every read here.
+import { sql } from "kysely";
 import type { Selectable, Updateable } from "kysely";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
@@ -68,6 +69,9 @@ export interface Webhook extends Omit<WebhookInput, keyof DeliveryOptions | "inc
   includeCallEvents: boolean;
   /** Failed attempts since the last success; drives the derived "error" status. */
   consecutiveFailures: number;
+  /** The secret the last rotation replaced, signing beside webhookSecret until previousSecretExpiresAt. Never log it. */
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -76,6 +80,20 @@ export type WebhookStatus = "active" | "disabled" | "error";
 
 export const CANCELLED_BY_DISABLE = "Delivery cancelled: the webhook was disabled.";
 export const CANCELLED_BY_DELETE = "Delivery cancelled: the webhook was deleted.";
+
+/**
+ * The secrets a delivery made at `now` is signed with: the current one, then the previous one while its
+ * overlap lasts (expired at previousSecretExpiresAt). Empty for an unsigned webhook.
+ */
+export function signingSecrets(
+  webhook: Pick<Webhook, "webhookSecret" | "previousSecret" | "previousSecretExpiresAt">,
+  now: number,
+): string[] {
+  const secrets = webhook.webhookSecret ? [webhook.webhookSecret] : [];
+  const { previousSecret, previousSecretExpiresAt } = webhook;
+  if (previousSecret && previousSecretExpiresAt !== null && now < previousSecretExpiresAt) secrets.push(previousSecret);
+  return secrets;
+}
 
 /** The published `status`: derived, never stored, so it cannot disagree with `enabled`. */
 export function webhookStatus(webhook: Pick<Webhook, "enabled" | "consecutiveFailures">, errorThreshold: number): WebhookStatus {
@@ -99,6 +117,8 @@ function toWebhook(row: WebhookRow): Webhook {
     enabled: fromDbBoolean(row.enabled),
     includeCallEvents: fromDbBoolean(row.include_call_events),
     consecutiveFailures: row.consecutive_failures,
+    previousSecret: row.previous_secret,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     httpMethod: row.http_method as HttpMethod,
@@ -211,7 +231,12 @@ export async function updateWebhook(
   const set: Updateable<WebhookTable> = { updated_at: now };
   if (changes.name !== undefined) set.name = changes.name;
   if (changes.webhookUrl !== undefined) set.webhook_url = changes.webhookUrl;
-  if (changes.webhookSecret !== undefined) set.webhook_secret = changes.webhookSecret;
+  if (changes.webhookSecret !== undefined) {
+    // A plain change of secret switches at once: it ends any rotation's overlap.
+    set.webhook_secret = changes.webhookSecret;
+    set.previous_secret = null;
+    set.previous_secret_expires_at = null;
+  }
   if (changes.events !== undefined) set.events = toJsonText(changes.events);
   if (changes.timeout !== undefined) set.timeout = changes.timeout;
   if (changes.maxRetries !== undefined) set.max_retries = changes.maxRetries;
@@ -232,6 +257,37 @@ export async function updateWebhook(
     if (changes.enabled === false) await cancelQueuedDeliveries(tx, webhookId, CANCELLED_BY_DISABLE, now);
     return toWebhook(row);
   });
+}
+
+/**
+ * Rotation: `secret` becomes the webhook's secret and the one it replaces keeps signing beside it until
+ * now + overlapMs (a secret older than that one is dropped). A webhook without a secret gets no previous
+ * one. One statement, so two rotations at once cannot lose a secret between read and write.
+ */
+export async function rotateWebhookSecret(
+  database: Database,
+  owner: Owner,
+  webhookId: string,
+  secret: string,
+  options: { now?: number; overlapMs: number },
+): Promise<Webhook | undefined> {
+  const now = options.now ?? Date.now();
+  const expiresAt = now + options.overlapMs;
+  const row = await database.db
+    .updateTable("webhooks")
+    .set({
+      webhook_secret: secret,
+      // SET reads the row as it was: the secret being replaced, not the new one.
+      previous_secret: sql<string | null>`CASE WHEN webhook_secret = '' THEN NULL ELSE webhook_secret END`,
+      previous_secret_expires_at: sql<number | null>`CASE WHEN webhook_secret IS NULL OR webhook_secret = '' THEN NULL ELSE CAST(${expiresAt} AS bigint) END`,
+      updated_at: now,
+    })
+    .where("id", "=", webhookId)
+    .where(ownerColumn(owner), "=", owner.id)
+    .where("deleted_at", "is", null)
+    .returningAll()
+    .executeTakeFirst();
+  return row === undefined ? undefined : toWebhook(row);
 }
 
 /** The toggle: disabling cancels the queued deliveries in the same transaction. */

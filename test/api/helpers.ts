@@ -15,8 +15,9 @@ export const validWebhook = {
 
 export const webhooksPath = (t: TestServer, agentId = t.agentId) => `/api/v1/agents/${agentId}/webhooks`;
 
-export async function createWebhook(t: TestServer, body: Record<string, unknown> = validWebhook) {
-  const response = await t.api(webhooksPath(t), { method: "POST", body });
+/** Creates an agent webhook, or a campaign webhook when given its collection's path. */
+export async function createWebhook(t: TestServer, body: Record<string, unknown> = validWebhook, path = webhooksPath(t)) {
+  const response = await t.api(path, { method: "POST", body });
   if (response.status !== 201) throw new Error(`create failed: ${response.status} ${response.text}`);
   return response.body.data as { id: string; [key: string]: unknown };
 }

@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { webhookMiddleware } from "../../client/index.js";
 
 const SECRET = "optional_secret_for_hmac";
+/** A whsec_ secret is base64 after the prefix: signed with the bytes it encodes. */
+const NEW_SECRET = "whsec_" + Buffer.from("the rotated 24-byte key!").toString("base64");
+const NEW_KEY = Buffer.from("the rotated 24-byte key!");
 const BODY = JSON.stringify({
   event: "webhook.test",
   agent_id: "9fbef0b7-8d4e-4a08-9207-66c22155721d",
@@ -17,7 +20,7 @@ const BODY = JSON.stringify({
   test: true,
 });
 
-function signed(body: string, secret = SECRET): Record<string, string> {
+function signed(body: string, secret: string | Buffer = SECRET): Record<string, string> {
   const id = "01932f6e-8b7a-7c3e-9a41-5d2e8f1b6c70";
   const timestamp = Math.floor(Date.now() / 1000);
   const signature = createHmac("sha256", Buffer.from(secret)).update(`${id}.${timestamp}.${body}`).digest("base64");
@@ -34,6 +37,7 @@ beforeAll(async () => {
   };
   app.post("/hooks/talkover", webhookMiddleware(SECRET), echo);
   app.post("/hooks/after-raw", express.raw({ type: "application/json" }), webhookMiddleware(SECRET), echo);
+  app.post("/hooks/rotating", webhookMiddleware([NEW_SECRET, SECRET]), echo);
   app.post("/hooks/after-json", express.json(), webhookMiddleware(SECRET), echo);
   server = app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
@@ -86,6 +90,17 @@ describe("webhookMiddleware", () => {
     const response = await post("/hooks/talkover", BODY, signed(BODY), "text/plain");
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: "invalid_body" });
+  });
+
+  test("with a list of secrets, a delivery signed with any one of them passes; one signed with neither gets 400", async () => {
+    expect((await post("/hooks/rotating", BODY, signed(BODY, NEW_KEY))).status).toBe(200);
+    expect((await post("/hooks/rotating", BODY, signed(BODY, SECRET))).status).toBe(200);
+    const bothSigned = { ...signed(BODY, NEW_KEY) };
+    bothSigned["webhook-signature"] += " " + signed(BODY, SECRET)["webhook-signature"];
+    expect((await post("/hooks/rotating", BODY, bothSigned)).status).toBe(200);
+    const neither = await post("/hooks/rotating", BODY, signed(BODY, "another secret"));
+    expect(neither.status).toBe(400);
+    expect(await neither.json()).toMatchObject({ code: "invalid_signature" });
   });
 
   test("fails loudly when express.json() already parsed the body (the raw bytes are gone)", async () => {

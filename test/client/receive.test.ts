@@ -82,6 +82,42 @@ describe("verifyWebhook accepts a delivery signed with", () => {
   });
 });
 
+describe("verifyWebhook with a list of secrets (a rotation's overlap)", () => {
+  const plain = "optional_secret_for_hmac";
+  /** Both signatures in one header, new first, as the engine sends them during an overlap. */
+  const both = (body = BODY) => {
+    const headers = sign(whsecKey(WHSEC), body);
+    return { ...headers, "webhook-signature": `${headers["webhook-signature"]} ${sign(utf8(plain), body)["webhook-signature"]}` };
+  };
+
+  test("a delivery with both signatures passes with either secret alone, or with both in either order", () => {
+    for (const secrets of [[WHSEC], [plain], [WHSEC, plain], [plain, WHSEC]]) {
+      expect(verifyWebhook(BODY, both(), secrets).event).toBe("event_phone_call_ended");
+    }
+    expect(verifyWebhook(BODY, both(), WHSEC).event).toBe("event_phone_call_ended");
+  });
+
+  test("a delivery signed once, with the old (plain) or the new (whsec_) secret, passes with the list", () => {
+    expect(verifyWebhook(BODY, sign(utf8(plain), BODY), [WHSEC, plain]).event).toBe("event_phone_call_ended");
+    expect(verifyWebhook(BODY, sign(whsecKey(WHSEC), BODY), [WHSEC, plain]).event).toBe("event_phone_call_ended");
+    expect(verifyWebhook<unknown>(BODY, sign(utf8(plain), BODY), [WHSEC, plain], { templated: true })).toEqual(JSON.parse(BODY));
+  });
+
+  test("no secret of the list matching is invalid_signature; a bad or empty entry, or an empty list, is refused before trying", () => {
+    const error = failure(() => verifyWebhook(BODY, both(), ["another secret", "whsec_" + Buffer.from("a third key").toString("base64")]));
+    expect(error).toMatchObject({ code: "invalid_signature", message: "The webhook-signature does not match the body and any of the secrets." });
+    expect(failure(() => verifyWebhook(BODY.replace("45", "46"), both(), [WHSEC, plain])).code).toBe("invalid_signature");
+    expect(failure(() => verifyWebhook(BODY, both(), [plain, "whsec_not*base64!"])).code).toBe("invalid_secret");
+    expect(failure(() => verifyWebhook(BODY, both(), [plain, ""])).code).toBe("missing_secret");
+    expect(failure(() => verifyWebhook(BODY, both(), [])).code).toBe("missing_secret");
+  });
+
+  test("a stale timestamp is timestamp_too_old whichever secret matches", () => {
+    const headers = sign(utf8(plain), BODY, now() - 301);
+    expect(failure(() => verifyWebhook(BODY, headers, [WHSEC, plain])).code).toBe("timestamp_too_old");
+  });
+});
+
 describe("verifyWebhook rejects", () => {
   const secret = "optional_secret_for_hmac";
 

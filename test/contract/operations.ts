@@ -398,6 +398,56 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         expect(on.data!.data).toMatchObject({ enabled: true, status: "active" });
       });
 
+      test("rotateWebhookSecret without a body generates a whsec_ secret and returns it this once", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          ...prefer("example=generated"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 200);
+        const data = answer.data!.data;
+        expect(answer.data).toMatchObject({ success: true, message: "Webhook secret rotated", data: { secret_generated: true } });
+        expect(data.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+        // The webhook was created with a secret: the previous one keeps signing for a while.
+        expect(Date.parse(data.previous_secret_expires_at!)).toBeGreaterThan(0);
+        if (caps.stateful) {
+          const shown = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { params: { path: hook() } });
+          expect(JSON.stringify(shown.data)).not.toContain(data.webhook_secret!);
+        }
+      });
+
+      test("rotateWebhookSecret with a secret uses it and does not echo it", async () => {
+        const secret = "whsec_" + Buffer.from("a contract suite's 24 b.").toString("base64");
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          body: { webhook_secret: secret },
+          ...prefer("example=given"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 200);
+        expect(answer.data).toEqual({ success: true, message: "Webhook secret rotated", data: { previous_secret_expires_at: expect.any(String), secret_generated: false } });
+      });
+
+      testIf(sendsInvalid, "rotateWebhookSecret with a whsec_ secret that is not base64 is 422 on webhook_secret", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hook() },
+          body: { webhook_secret: "whsec_not base64!" },
+          ...prefer("code=422"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: { webhook_secret: ["The webhook secret must be base64 after the whsec_ prefix."] },
+        });
+      });
+
+      test("rotateWebhookSecret of an unknown webhook is 404 'Webhook not found.'", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: { agent_id: target.agentId, webhook_id: randomUUID() } },
+          ...prefer("code=404, example=webhook"),
+        });
+        expectDocumented("rotateWebhookSecret", answer, 404);
+        expect(answer.error).toEqual({ success: false, message: "Webhook not found." });
+      });
+
       test("testWebhook answers 200 and says in `success` whether the receiver accepted", async () => {
         const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test", { params: { path: hook() } });
         expectDocumented("testWebhook", answer, 200);
@@ -510,6 +560,47 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         expect(answer.error).toEqual({
           message: "The given data was invalid.",
           errors: { per_page: ["The per page field must be between 1 and 100."] },
+        });
+      });
+
+      test("listWebhookLogs takes the filters status, event, since and until, alone and combined", async () => {
+        expect(testLog, "the logs step found no row").toBeDefined();
+        const at = testLog!.created_at;
+        const later = new Date(Date.parse(at) + 60_000).toISOString();
+        const matching = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "failed", event: "webhook.test", since: at, until: later } },
+        });
+        expectDocumented("listWebhookLogs", matching, 200);
+        const none = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "success", until: at } },
+        });
+        expectDocumented("listWebhookLogs", none, 200);
+        if (caps.stateful) {
+          expect(matching.data!.data.map((row) => row.id)).toContain(testLog!.id);
+          expect(matching.data!.data.every((row) => row.status === "failed" && row.event === "webhook.test")).toBe(true);
+          expect(matching.data!.pagination.total).toBe(matching.data!.data.length);
+          expect(none.data!).toMatchObject({ data: [], pagination: { total: 0, last_page: 1 } });
+        }
+      });
+
+      testIf(sendsInvalid, "an unknown status filter is 422 'The selected status is invalid.'", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { status: "delivered" as "success" } },
+          ...prefer("code=422, example=status"),
+        });
+        expectDocumented("listWebhookLogs", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { status: ["The selected status is invalid."] } });
+      });
+
+      testIf(sendsInvalid, "since later than until is 422 on since", async () => {
+        const answer = await api.GET("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hook(), query: { since: "2026-01-02T00:00:00Z", until: "2026-01-01T00:00:00Z" } },
+          ...prefer("code=422, example=since"),
+        });
+        expectDocumented("listWebhookLogs", answer, 422);
+        expect(answer.error).toEqual({
+          message: "The given data was invalid.",
+          errors: { since: ["The since field must be a date before or equal to until."] },
         });
       });
 
@@ -886,6 +977,44 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         }
       });
 
+      test("rotateCampaignWebhookSecret generates a secret without a body, uses a given one without echoing it", async () => {
+        const generated = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          ...prefer("example=generated"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", generated, 200);
+        expect(generated.data).toMatchObject({ success: true, message: "Webhook secret rotated", data: { secret_generated: true } });
+        expect(generated.data!.data.webhook_secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+
+        const given = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          body: { webhook_secret: "optional_secret_for_hmac" },
+          ...prefer("example=given"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", given, 200);
+        expect(given.data).toEqual({ success: true, message: "Webhook secret rotated", data: { previous_secret_expires_at: expect.any(String), secret_generated: false } });
+      });
+
+      testIf(sendsInvalid, "rotateCampaignWebhookSecret with a null secret is 422 on webhook_secret", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: hookOfCampaign() },
+          // Deliberately outside the document: the rotation's secret is not nullable.
+          body: { webhook_secret: null as never },
+          ...prefer("code=422"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", answer, 422);
+        expect(Object.keys((answer.error as { errors: object }).errors)).toEqual(["webhook_secret"]);
+      });
+
+      test("rotateCampaignWebhookSecret under an unknown campaign is 404 'Campaign not found in this environment.'", async () => {
+        const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/secret/rotate", {
+          params: { path: { campaign_id: randomUUID(), webhook_id: hookOfCampaign().webhook_id } },
+          ...prefer("code=404, example=campaign"),
+        });
+        expectDocumented("rotateCampaignWebhookSecret", answer, 404);
+        expect(answer.error).toEqual(campaignNotFound);
+      });
+
       test("listCampaignWebhookLogs answers a page of attempts (none yet on a stateful target)", async () => {
         const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
           params: { path: hookOfCampaign(), query: { per_page: 50 } },
@@ -907,6 +1036,33 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         // The campaign logs' 422 documents only the unknown-query example, which is what a mock answers.
         if (caps.stateful) {
           expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { per_page: ["The per page field must be between 1 and 100."] } });
+        }
+      });
+
+      test("listCampaignWebhookLogs takes the filters, a campaign event, an agent event or webhook.test", async () => {
+        for (const event of ["campaign.started", "event_phone_call_ended", "webhook.test"] as const) {
+          const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+            params: { path: hookOfCampaign(), query: { event, status: "pending", since: "2026-01-01T00:00:00Z", until: "2100-01-01T00:00:00.000001+02:00" } },
+          });
+          expectDocumented("listCampaignWebhookLogs", answer, 200);
+          if (caps.stateful) expect(answer.data!.pagination).toMatchObject({ total: 0, last_page: 1 });
+        }
+      });
+
+      testIf(sendsInvalid, "listCampaignWebhookLogs with an unknown event or a malformed date is 422", async () => {
+        const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {
+          params: { path: hookOfCampaign(), query: { event: "campaign.exploded" as "campaign.started", since: "yesterday" } },
+          ...prefer("code=422"),
+        });
+        expectDocumented("listCampaignWebhookLogs", answer, 422);
+        if (caps.stateful) {
+          expect(answer.error).toEqual({
+            message: "The given data was invalid.",
+            errors: {
+              event: ["The selected event is invalid."],
+              since: ["The since field must be a valid date-time (RFC 3339, with a time zone)."],
+            },
+          });
         }
       });
 

@@ -40,7 +40,7 @@ const body = JSON.stringify(payload);
 /** Deliver through the real sender and return what the receiver got, as a verifier would see it. */
 async function deliver(secret: string | null): Promise<{ headers: Record<string, string>; rawBody: Buffer }> {
   received = undefined;
-  const headers = deliveryHeaders({ deliveryId: "msg_2", timestamp: now(), body, secret, userAgent: "Talkover-Webhooks/test" });
+  const headers = deliveryHeaders({ deliveryId: "msg_2", timestamp: now(), body, secrets: secret ? [secret] : [], userAgent: "Talkover-Webhooks/test" });
   const result = await sender.send({ url, body, headers, timeoutMs: 5000 });
   expect(result.ok).toBe(true);
   expect(received).toBeDefined();
@@ -119,8 +119,18 @@ describe("secrets", () => {
     expect(() => signPayload({ id: "m", timestamp: 1, body: "{}", secret: "" })).toThrow("Invalid webhook secret: must not be empty");
   });
 
+  it("signs with each secret of a list, in its order, in one header (a rotation's overlap)", () => {
+    const newer = "whsec_" + randomBytes(24).toString("base64");
+    const older = "optional_secret_for_hmac";
+    const input = { deliveryId: "m", timestamp: 1_700_000_000, body: "{}", userAgent: "ua" };
+    const one = (secret: string) => signPayload({ id: "m", timestamp: 1_700_000_000, body: "{}", secret });
+    expect(deliveryHeaders({ ...input, secrets: [newer, older] })["webhook-signature"]).toBe(`${one(newer)} ${one(older)}`);
+    expect(deliveryHeaders({ ...input, secrets: [newer] })["webhook-signature"]).toBe(one(newer));
+    expect(deliveryHeaders({ ...input, secrets: [] })).not.toHaveProperty("webhook-signature");
+  });
+
   it("refuses a millisecond timestamp", () => {
-    const input = { deliveryId: "m", body: "{}", secret: null, userAgent: "ua" };
+    const input = { deliveryId: "m", body: "{}", secrets: [], userAgent: "ua" };
     expect(() => deliveryHeaders({ ...input, timestamp: Date.now() })).toThrow(RangeError);
     expect(() => deliveryHeaders({ ...input, timestamp: 1.5 })).toThrow(RangeError);
   });

@@ -53,6 +53,8 @@ describe.each(backends)("webhooks on $name", (backend) => {
       enabled: true,
       includeCallEvents: false,
       consecutiveFailures: 0,
+      previousSecret: null,
+      previousSecretExpiresAt: null,
       createdAt: T0,
       updatedAt: T0,
       httpMethod: "POST",

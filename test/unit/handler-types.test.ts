@@ -70,7 +70,7 @@ describe("handler types from generated/api.ts", () => {
       | "testWebhook" | "listWebhookLogs" | "retryWebhookLog" | "ingestEvent" | "getHealth" | "getReadiness"
       | "listCampaignWebhooks" | "createCampaignWebhook" | "showCampaignWebhook" | "updateCampaignWebhook"
       | "deleteCampaignWebhook" | "toggleCampaignWebhook" | "testCampaignWebhook" | "listCampaignWebhookLogs"
-      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "getMetrics" | "recoverWebhook" | "recoverCampaignWebhook"
+      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "getMetrics" | "rotateWebhookSecret" | "rotateCampaignWebhookSecret" | "recoverWebhook" | "recoverCampaignWebhook"
     >();
   });
 
@@ -79,7 +79,14 @@ describe("handler types from generated/api.ts", () => {
     expectTypeOf<ApiRequest<"createWebhook">["body"]["webhook_secret"]>().toEqualTypeOf<Schemas["WebhookSecret"] | undefined>();
     expectTypeOf<ApiRequest<"updateWebhook">["body"]["timeout"]>().toEqualTypeOf<number | undefined>();
     expectTypeOf<ApiRequest<"testWebhook">["body"]>().toEqualTypeOf<Schemas["WebhookTestRequest"] | undefined>();
-    expectTypeOf<ApiRequest<"listWebhookLogs">["query"]>().toEqualTypeOf<{ page: number; per_page: number }>();
+    expectTypeOf<ApiRequest<"listWebhookLogs">["query"]>().toEqualTypeOf<{
+      page: number;
+      per_page: number;
+      status?: Schemas["WebhookLogStatus"];
+      event?: Schemas["WebhookLogEvent"];
+      since?: string;
+      until?: string;
+    }>();
     expectTypeOf<ApiRequest<"createCampaignWebhook">["body"]["include_call_events"]>().toEqualTypeOf<boolean>();
     expectTypeOf<ApiRequest<"retryWebhookLog">["params"]>().toEqualTypeOf<{ agent_id: string; webhook_id: string; log_id: string }>();
   });

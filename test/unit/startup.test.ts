@@ -8,14 +8,14 @@ describe("binding handlers to operationIds", () => {
   const spec = loadSpec();
   const all = Object.fromEntries(specOperationIds(spec).map((id) => [id, () => undefined]));
 
-  it("finds the ten operations of each webhook resource, the two intakes, the two probes and the metrics", () => {
+  it("finds the eleven operations of each webhook resource (nine, the secret rotation, recovery), the two intakes, the two probes and the metrics", () => {
     expect(specOperationIds(spec).sort()).toEqual(
       [
         "listWebhooks", "createWebhook", "showWebhook", "updateWebhook", "deleteWebhook", "toggleWebhook",
         "testWebhook", "listWebhookLogs", "retryWebhookLog", "ingestEvent", "getHealth", "getReadiness",
         "listCampaignWebhooks", "createCampaignWebhook", "showCampaignWebhook", "updateCampaignWebhook",
         "deleteCampaignWebhook", "toggleCampaignWebhook", "testCampaignWebhook", "listCampaignWebhookLogs",
-        "retryCampaignWebhookLog", "ingestCampaignEvent", "getMetrics", "recoverWebhook", "recoverCampaignWebhook",
+        "retryCampaignWebhookLog", "ingestCampaignEvent", "getMetrics", "rotateWebhookSecret", "rotateCampaignWebhookSecret", "recoverWebhook", "recoverCampaignWebhook",
       ].sort(),
     );
   });
@@ -39,12 +39,14 @@ describe("configuration from the environment", () => {
       RATE_LIMIT_PER_MINUTE: "1000", VALIDATE_RESPONSES: "false", TALKOVER_SERVICE_TOKEN: "svc",
       TALKOVER_ALLOW_PRIVATE_TARGETS: "true", TALKOVER_WORKER: "off", WORKER_CONCURRENCY: "8",
       WEBHOOK_ERROR_THRESHOLD: "3", LOG_RETENTION_DAYS: "7", WORKER_LEASE_MS: "5000", WORKER_POLL_INTERVAL_MS: "100",
+      SECRET_ROTATION_OVERLAP_HOURS: "48",
       CORS_ORIGINS: "https://app.example.com",
     });
     expect(config).toEqual({
       port: 8080, host: "127.0.0.1", databaseUrl: "postgres://x/y", logLevel: "debug", bodyLimitBytes: 2048,
       rateLimitPerMinute: 1000, validateResponses: false, serviceToken: "svc", allowPrivateTargets: true, worker: false,
       workerConcurrency: 8, errorThreshold: 3, logRetentionDays: 7, workerLeaseMs: 5000, workerPollIntervalMs: 100,
+      secretRotationOverlapHours: 48,
       corsOrigins: ["https://app.example.com"],
     });
   });
@@ -53,5 +55,6 @@ describe("configuration from the environment", () => {
     expect(() => loadConfig({ PORT: "70000" })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: "abc" })).toThrow("PORT must be an integer between 0 and 65535");
     expect(() => loadConfig({ TALKOVER_ALLOW_PRIVATE_TARGETS: "maybe" })).toThrow("TALKOVER_ALLOW_PRIVATE_TARGETS must be true or false");
+    expect(() => loadConfig({ SECRET_ROTATION_OVERLAP_HOURS: "721" })).toThrow("SECRET_ROTATION_OVERLAP_HOURS must be an integer between 0 and 720");
   });
 });

@@ -4,6 +4,7 @@ import { inTransaction } from "../db.js";
 import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText, preferOrderedIndexScans } from "../dialect.js";
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
+import { signingSecrets } from "../webhooks.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, HttpMethod } from "../webhooks.js";
 
 export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
@@ -30,7 +31,8 @@ export interface ClaimedDelivery {
   attempt: number;
   payload: string;
   webhookUrl: string;
-  webhookSecret: string | null;
+  /** What to sign with at this claim's `now`: the current secret, and the previous one during a rotation's overlap. Never log them. */
+  webhookSecrets: string[];
   /** Seconds. */
   timeout: number;
   maxRetries: number;
@@ -89,6 +91,8 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "w.campaign_id as campaign_id",
         "w.webhook_url as webhookUrl",
         "w.webhook_secret as webhookSecret",
+        "w.previous_secret as previousSecret",
+        "w.previous_secret_expires_at as previousSecretExpiresAt",
         "w.timeout as timeout",
         "w.max_retries as maxRetries",
         "w.enabled as enabled",
@@ -123,7 +127,7 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
           attempt: r.attempt,
           payload: r.payload,
           webhookUrl: r.webhookUrl,
-          webhookSecret: r.webhookSecret,
+          webhookSecrets: signingSecrets(r, now),
           timeout: r.timeout,
           maxRetries: r.maxRetries,
           leaseExpiresAt,

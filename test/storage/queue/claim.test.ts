@@ -29,7 +29,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
           attempt: 1,
           payload: expect.stringContaining(deliveries[0]!.deliveryId),
           webhookUrl: "https://example.com/v2",
-          webhookSecret: "optional_secret_for_hmac",
+          webhookSecrets: ["optional_secret_for_hmac"],
           timeout: 10,
           maxRetries: 3,
           leaseExpiresAt: T0 + 2 + LEASE,
