@@ -294,6 +294,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/agents/{agent_id}/webhooks/{webhook_id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recover failed deliveries
+         * @description Queues again every delivery of this webhook that was created in `[since, until)` and whose last
+         *     attempt failed: its automatic retries are over (or it had none: `max_retries` 0), or it was cancelled
+         *     when the webhook was disabled, whose queued row the logs show as `failed`. Use it once a receiver that
+         *     was down is back. Deliveries still pending or retrying, and those that succeeded, are left alone.
+         *
+         *     Each is queued as a manual retry is: a new log row with `attempt` one higher than the delivery's last,
+         *     the same body and the same `webhook-id` (de-duplicate on it), sent with the webhook's **current**
+         *     URL, secret, timeout and delivery options; a new attempt that fails is not retried automatically.
+         *
+         *     `until` is optional (default: now; a later time means now). Refused with 422: `since` in the future,
+         *     `since` older than the log retention period (30 days by default, `LOG_RETENTION_DAYS`), `until` not
+         *     after `since`, and a disabled webhook.
+         *
+         *     The answer comes at once; the deliveries are queued after it, in batches of short transactions in
+         *     creation order, so that recovering 100,000 deliveries never holds up the API or the worker (normally
+         *     within seconds). `deliveries_queued` is how many deliveries of the range had failed when the request
+         *     was accepted: each of them is queued, except one that is retried by hand or removed by retention in
+         *     the meantime, and none that fails later. If the server stops before it has queued them all, send the
+         *     same request again: the ones already queued no longer count as failed (unless they have failed again).
+         */
+        post: operations["recoverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/campaigns/{campaign_id}/webhooks": {
         parameters: {
             query?: never;
@@ -555,6 +604,44 @@ export interface paths {
          *     delivery, a log past retention, a disabled webhook.
          */
         post: operations["retryCampaignWebhookLog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/recover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recover failed deliveries
+         * @description As for agent webhooks: queues again every delivery of this campaign webhook created in `[since, until)`
+         *     whose last attempt failed (retries over, or cancelled by a disable), each as a new attempt with
+         *     `attempt` one higher, the same body and `webhook-id`, and the webhook's current configuration. Pending,
+         *     retrying and successful deliveries are left alone. `until` defaults to now. Refused with 422: `since`
+         *     in the future or past the retention period, `until` not after `since`, a disabled webhook. The answer
+         *     comes at once; the deliveries are queued after it, in batches. `deliveries_queued` is how many of the
+         *     range had failed when the request was accepted (one retried by hand or removed by retention in the
+         *     meantime is skipped).
+         */
+        post: operations["recoverCampaignWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1918,6 +2005,33 @@ export interface components {
                 original_log_id: string;
                 /** Format: date-time */
                 queued_at: string;
+            };
+        };
+        /** @description The creation times of the failed deliveries to queue again, `[since, until)`. */
+        WebhookRecoverRequest: {
+            /**
+             * Format: date-time
+             * @description Deliveries created at or after this time; not in the future, nor older than the log retention period.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description Deliveries created before this time; after `since`. Defaults to now (a later time means now).
+             */
+            until?: string;
+        };
+        RecoveryQueuedResponse: {
+            /** @constant */
+            success: true;
+            /** @constant */
+            message: "Webhook recovery queued";
+            data: {
+                /**
+                 * @description How many deliveries of the range had failed when the request was accepted. Each is queued
+                 *     again shortly after the answer (in batches), unless it was retried by hand or removed by
+                 *     retention in the meantime.
+                 */
+                deliveries_queued: number;
             };
         };
         /**
@@ -3468,6 +3582,65 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    recoverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the agent.
+                 * @example 9fbef0b7-8d4e-4a08-9207-66c22155721d
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRecoverRequest"];
+            };
+        };
+        responses: {
+            /** @description The failed deliveries of the range are being queued again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryQueuedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The agent or webhook does not exist in this environment. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /**
+             * @description The range cannot be recovered (`since` in the future, past the retention period or not before
+             *     `until`), a field is missing or malformed, or the webhook is disabled.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listCampaignWebhooks: {
         parameters: {
             query?: never;
@@ -3918,6 +4091,65 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotRetriableError"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recoverCampaignWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description UUID of the campaign.
+                 * @example 3b1f8c2e-4d5a-4e6b-9c7d-8e9f0a1b2c3d
+                 */
+                campaign_id: components["parameters"]["CampaignId"];
+                /**
+                 * @description UUID of the webhook.
+                 * @example 9fcafbf2-7593-44d6-8cd7-1b221beba62a
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRecoverRequest"];
+            };
+        };
+        responses: {
+            /** @description The failed deliveries of the range are being queued again. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryQueuedResponse"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description The campaign or webhook does not exist in this environment. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /**
+             * @description The range cannot be recovered (`since` in the future, past the retention period or not before
+             *     `until`), a field is missing or malformed, or the webhook is disabled.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             429: components["responses"]["TooManyRequests"];

@@ -1,4 +1,4 @@
-// The package's bin, `talkover-webhooks`: serve | migrate | env | agent | campaign | token | emit.
+// The package's bin, `talkover-webhooks`: serve | migrate | env | agent | campaign | token | emit | recover.
 // Output with --json is one JSON document on stdout, for scripts; without it, lines for people.
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type Config } from "./config.js";
@@ -14,6 +14,9 @@ import { openDatabase, type Database, type OpenOptions } from "./storage/db.js";
 import { createEnvironment, getEnvironment, listEnvironments, rotateToken } from "./storage/environments.js";
 import { migrate } from "./storage/migrations.js";
 import { toApiTimestamp } from "./storage/time.js";
+import { findWebhook } from "./storage/webhooks.js";
+import { ownerOfRow } from "./storage/owner.js";
+import { checkRecoveryRange } from "./http/recovery-range.js";
 import { VERSION } from "./version.js";
 
 const USAGE = `talkover-webhooks ${VERSION}
@@ -32,6 +35,8 @@ Usage:
                                                             an agent event (of a call in that campaign, with --campaign)
   talkover-webhooks emit --campaign CAMPAIGN_ID --event EVENT --data JSON [--idempotency-key KEY] [--occurred-at ISO] [--json]
                                                             a campaign event (campaign.started, …)
+  talkover-webhooks recover --webhook WEBHOOK_ID --since ISO [--until ISO] [--json]
+                                                            queue the webhook's failed deliveries of [since, until) again
 
 Configuration comes from environment variables (DATABASE_URL, PORT, HOST, …): see the README.`;
 
@@ -48,6 +53,9 @@ const OPTIONS = {
   data: { type: "string" },
   "idempotency-key": { type: "string" },
   "occurred-at": { type: "string" },
+  webhook: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -162,6 +170,9 @@ export async function main(argv: string[]): Promise<number> {
     case "emit":
       return withDatabase(config, async (database) => emit(config, database, flags));
 
+    case "recover":
+      return withDatabase(config, async (database) => recover(config, database, flags));
+
     default:
       throw new UsageError(`unknown command "${positionals.join(" ")}"`);
   }
@@ -213,6 +224,32 @@ async function emit(config: Config, database: Database, flags: Flags): Promise<n
     { event_id: result.eventId, deliveries_queued: result.deliveriesQueued, replayed: result.replayed },
     `event ${result.eventId}: ${result.deliveriesQueued} ${result.deliveriesQueued === 1 ? "delivery" : "deliveries"} queued${result.replayed ? " (idempotency key seen before: nothing new)" : ""}`,
   );
+  return 0;
+}
+
+/**
+ * `recover --webhook W --since T [--until T]`: what POST …/recover does, with its rules, for an agent's or a
+ * campaign's webhook. It queues every batch before it exits; the running server's worker sends them.
+ */
+async function recover(config: Config, database: Database, flags: Flags): Promise<number> {
+  const webhookId = required(flags, "webhook");
+  const since = required(flags, "since");
+  const until = flags.until === undefined ? undefined : required(flags, "until");
+  const row = await database.db.selectFrom("webhooks").select(["agent_id", "campaign_id"]).where("id", "=", webhookId).where("deleted_at", "is", null).executeTakeFirst();
+  const webhook = row === undefined ? undefined : await findWebhook(database, ownerOfRow(row), webhookId);
+  if (!webhook) throw new UsageError(`no webhook ${webhookId}`);
+  const { errors, range } = checkRecoveryRange(loadSpec().validationMessages, config.logRetentionDays, webhook, { since, until }, Date.now());
+  const messages = Object.values(errors).flat();
+  if (messages.length > 0) throw new UsageError(messages.join(" "));
+
+  const engine = createDeliveryEngine({ database, cache: new WebhookCache(database), config: { ...config, worker: false }, logger: createLogger("silent") });
+  try {
+    const { deliveriesQueued } = await engine.recover(webhook, range);
+    await engine.recoveries.idle();
+    print(flags, { deliveries_queued: deliveriesQueued }, `webhook ${webhookId}: ${deliveriesQueued} failed ${deliveriesQueued === 1 ? "delivery" : "deliveries"} queued again`);
+  } finally {
+    await engine.stop();
+  }
   return 0;
 }
 

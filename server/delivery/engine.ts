@@ -15,7 +15,9 @@ import { IntakeBatcher } from "./intake-batcher.js";
 import { campaignEventBody, eventBody, TEST_EVENT, testBody } from "./payload.js";
 import { retentionCutoff, startRetention } from "./retention.js";
 import { createSender, type Sender } from "./send.js";
-import type { CampaignEventInput, DeliveryService, EventInput, IngestResult, RetryResult, TestResult } from "./service.js";
+import { countRecoverable } from "../storage/queue/recover.js";
+import { Recoveries } from "./recovery.js";
+import type { CampaignEventInput, DeliveryService, EventInput, IngestResult, RecoveryInput, RetryResult, TestResult } from "./service.js";
 import { deliveryHeaders } from "./sign.js";
 import { DeliveryWorker, type WorkerOptions } from "./worker.js";
 import { withDeliveryOptions } from "./options.js";
@@ -34,6 +36,8 @@ export interface EngineOptions {
   /** Tests pass their own (e.g. a short lease); otherwise built from config. */
   sender?: Sender;
   worker?: Partial<Pick<WorkerOptions, "leaseMs" | "pollIntervalMs" | "batchSize" | "owner">>;
+  /** Deliveries queued per transaction by a recovery (default RECOVERY_BATCH_SIZE). */
+  recoveryBatchSize?: number;
   now?: () => number;
   /** Counts recorded events and attempts (server/metrics/registry.ts); none when absent. */
   metrics?: Metrics;
@@ -59,6 +63,8 @@ interface IngestInput {
 
 export interface DeliveryEngine extends DeliveryService {
   readonly worker: DeliveryWorker | undefined;
+  /** The recoveries being queued in the background. */
+  readonly recoveries: Recoveries;
   start(): void;
   stop(): Promise<void>;
 }
@@ -83,6 +89,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     : undefined;
   let retention: { stop(): Promise<void> } | undefined;
   const intake = new IntakeBatcher(database);
+  const recoveries = new Recoveries({ database, logger, batchSize: options.recoveryBatchSize, onQueued: () => worker?.notify(), now });
 
   /** Records an event and its deliveries (group commit), each body built once from its ids, and wakes the worker. */
   async function ingest(input: IngestInput): Promise<IngestResult> {
@@ -154,6 +161,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
 
   return {
     worker,
+    recoveries,
     now,
 
     start() {
@@ -162,6 +170,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     },
 
     async stop() {
+      await recoveries.stop();
       await retention?.stop();
       await worker?.stop();
       await sender.close();
@@ -247,6 +256,14 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       if (!queued.queued) return queued.reason === "log_not_found" ? { outcome: "not_found" } : notRetriable;
       worker?.notify();
       return { outcome: "queued", logId: queued.logId, originalLogId: queued.originalLogId, queuedAt: queued.queuedAt };
+    },
+
+    async recover(webhook: Webhook, input: RecoveryInput): Promise<{ deliveriesQueued: number }> {
+      const asOf = now();
+      const range = { webhookId: webhook.id, sinceMs: input.sinceMs, untilMs: Math.min(input.untilMs ?? asOf, asOf), asOf };
+      const deliveriesQueued = await countRecoverable(database, range);
+      if (deliveriesQueued > 0) recoveries.start(range);
+      return { deliveriesQueued };
     },
   };
 }

@@ -47,6 +47,13 @@ export type RetryResult =
   /** The API answers every case alike (422 LOG_NOT_RETRIABLE), so no reason is carried. */
   | { outcome: "not_retriable" };
 
+/** A recovery's range of delivery creation times, [sinceMs, untilMs), already checked by the API. */
+export interface RecoveryInput {
+  sinceMs: number;
+  /** Defaults to now; a later time means now. */
+  untilMs?: number;
+}
+
 export interface DeliveryService {
   /** Stores the event and one delivery per subscribed, enabled webhook, in one transaction. */
   ingestEvent(input: EventInput): Promise<IngestResult>;
@@ -58,6 +65,11 @@ export interface DeliveryService {
   sendCampaignTest(campaign: Campaign, webhook: Webhook): Promise<TestResult>;
   /** Queues a new attempt of the delivery behind a log row. */
   retryLog(webhook: Webhook, logId: string): Promise<RetryResult>;
+  /**
+   * Counts the webhook's failed deliveries of the range and queues them again in the background, in
+   * batches; returns the count.
+   */
+  recover(webhook: Webhook, input: RecoveryInput): Promise<{ deliveriesQueued: number }>;
   /** The engine's clock (epoch ms): a secret rotation's overlap starts and ends by it, as deliveries are signed by it. */
   now(): number;
 }

@@ -59,5 +59,10 @@ export function campaignWebhookHandlers(ctx: AppContext) {
       const data = await resource.retry(res.locals.webhook, req.params.log_id);
       res.json({ success: true, message: "Webhook retry queued", data });
     },
+
+    async recoverCampaignWebhook(req, res) {
+      const data = await resource.recover(res.locals.webhook, req.body);
+      res.status(202).json({ success: true, message: "Webhook recovery queued", data });
+    },
   } satisfies Partial<HandlerTable>;
 }

@@ -8,7 +8,7 @@ import { MAX_TEMPLATE_BYTES, templateBytes, unknownPlaceholders } from "../deliv
 import { webhookEntryKey, type ApiSpec } from "../spec.js";
 import type { Owner } from "../storage/owner.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, DeliveryOptions, Webhook } from "../storage/webhooks.js";
-import type { FieldErrors } from "./errors.js";
+import { fieldErrorCollector, type FieldErrors } from "./errors.js";
 
 type Body = components["schemas"]["WebhookUpdate"] | components["schemas"]["CampaignWebhookUpdate"];
 
@@ -52,15 +52,7 @@ export interface CheckedOptions {
  * events, and the stored webhook. The schema has already checked each field on its own.
  */
 export function checkDeliveryOptions(spec: ApiSpec, body: Body, stored?: Webhook, kind: Owner["kind"] = "agent"): CheckedOptions {
-  const errors: FieldErrors = {};
-  const add = (field: string, rule: string, values: Record<string, string | number> = {}) => {
-    const template = spec.validationMessages[rule] ?? "The {attribute} field is invalid.";
-    const message = template.replace(/\{(\w+)\}/g, (_, key: string) =>
-      String(key === "attribute" ? field.replace(/_/g, " ") : (values[key] ?? `{${key}}`)),
-    );
-    const list = (errors[field] ??= []);
-    if (!list.includes(message)) list.push(message);
-  };
+  const { errors, add } = fieldErrorCollector(spec.validationMessages);
   const changes: Partial<DeliveryOptions> = {};
 
   if (body.http_method !== undefined) changes.httpMethod = body.http_method;

@@ -45,6 +45,23 @@ export const notFound = (message: string) => failure(404, message);
 export const validationFailed = (errors: FieldErrors) =>
   new ApiError(422, { message: MESSAGES.invalidData, errors });
 
+/**
+ * Collects the field errors of checks made in code, worded with `x-validation-messages` (`templates`):
+ * add(field, rule, values) fills {attribute} from the field's name and the other placeholders from values.
+ */
+export function fieldErrorCollector(templates: Readonly<Record<string, string>>) {
+  const errors: FieldErrors = {};
+  const add = (field: string, rule: string, values: Record<string, string | number> = {}) => {
+    const template = templates[rule] ?? "The {attribute} field is invalid.";
+    const message = template.replace(/\{(\w+)\}/g, (_, key: string) =>
+      String(key === "attribute" ? field.replace(/_/g, " ") : (values[key] ?? `{${key}}`)),
+    );
+    const list = (errors[field] ??= []);
+    if (!list.includes(message)) list.push(message);
+  };
+  return { errors, add };
+}
+
 /** 503 while the database cannot answer: the client should retry after `Retry-After` seconds. */
 export const serviceUnavailable = (retryAfterSeconds: number) =>
   failure(503, MESSAGES.serviceUnavailable, { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) });

@@ -14,6 +14,7 @@ import { checkDeliveryOptions } from "./delivery-options.js";
 import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
 import { toLogFilter, type LogFilterQuery } from "./log-filter.js";
 import { presentLog } from "./present.js";
+import { checkRecoveryRange } from "./recovery-range.js";
 
 type Schemas = components["schemas"];
 type UpdateBody = Schemas["WebhookUpdate"] | Schemas["CampaignWebhookUpdate"];
@@ -124,6 +125,14 @@ export function webhookResource(ctx: AppContext) {
       if (result.outcome === "not_found") throw notFound(MESSAGES.logNotFound);
       if (result.outcome === "not_retriable") throw notRetriable();
       return { log_id: result.logId, original_log_id: result.originalLogId, queued_at: toApiTimestamp(result.queuedAt) };
+    },
+
+    /** Queues the webhook's failed deliveries of [since, until) again (in the background); how many. */
+    async recover(webhook: Webhook, body: Schemas["WebhookRecoverRequest"]): Promise<{ deliveries_queued: number }> {
+      const { errors, range } = checkRecoveryRange(ctx.spec.validationMessages, ctx.config.logRetentionDays, webhook, body, Date.now());
+      if (Object.keys(errors).length > 0) throw validationFailed(errors);
+      const { deliveriesQueued } = await ctx.delivery.recover(webhook, range);
+      return { deliveries_queued: deliveriesQueued };
     },
   };
 }

@@ -326,6 +326,24 @@ const secretRotation: Migration = {
   },
 };
 
+/**
+ * Recovery (POST …/recover) finds a webhook's failed deliveries of a time range. The queue's indexes hold
+ * pending rows only, and the primary key alone would walk every webhook's deliveries of the range; this
+ * one holds only the deliveries that ended without success. It costs the hot path little: a delivery
+ * enters it once, when it fails for good (an update that already rewrites the row's index entries on
+ * PostgreSQL, since `status` is in deliveries_due's predicate), and never on success.
+ */
+export const RECOVERABLE_STATUSES = sql<boolean>`status in ('failed', 'cancelled')`;
+const recovery: Migration = {
+  async up(db: AnyDb) {
+    // IF NOT EXISTS: safe to run again when the process stopped between its commit and Kysely's record.
+    await db.schema.createIndex("deliveries_recoverable").ifNotExists().on("deliveries").columns(["webhook_id", "id"]).where(RECOVERABLE_STATUSES).execute();
+  },
+  async down(db: AnyDb) {
+    await db.schema.dropIndex("deliveries_recoverable").execute();
+  },
+};
+
 /** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -334,6 +352,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0003_campaigns": campaigns(dialect),
     "0004_log_filters": logFilters,
     "0005_secret_rotation": secretRotation,
+    "0006_recovery": recovery,
   };
 }
 

@@ -11,6 +11,8 @@ import { main, UsageError } from "../../server/cli.js";
 import { openDatabase } from "../../server/storage/db.js";
 import { agentOwner, campaignOwner, type Owner } from "../../server/storage/owner.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
+import { claimDueDeliveries } from "../../server/storage/queue/claim.js";
+import { recordAttempts } from "../../server/storage/queue/record-attempts.js";
 import { freshDatabaseUrl } from "../support/databases.js";
 
 const run = promisify(execFile);
@@ -178,6 +180,44 @@ describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
     const foreign = await json("campaign", "create", "--environment", other.id, "--name", "Not ours");
     expect(await usageError("emit", "--agent", agent.id, "--campaign", foreign.id, "--event", "event_phone_call_ended")).toBe(
       `campaign ${foreign.id} is not of agent ${agent.id}'s environment`,
+    );
+  });
+
+  it("recover queues a webhook's failed deliveries of the range again, with the API's rules", async () => {
+    const env = await json("env", "create", "--name", "Recovering");
+    const agent = await json("agent", "create", "--environment", env.id, "--name", "A");
+    const webhook = await webhookOf(agentOwner(agent.id), ["event_phone_call_ended"]);
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (const key of ["r1", "r2"]) await json("emit", "--agent", agent.id, "--event", "event_phone_call_ended", "--data", "{}", "--idempotency-key", key);
+    // Both sent once and failed (max_retries 0), as a worker would record them.
+    const opened = await openDatabase(database.url);
+    try {
+      const claimed = await claimDueDeliveries(opened, { owner: "cli-test", limit: 1_000, leaseMs: 30_000, now: Date.now() });
+      // The database is shared with the tests above: their deliveries are claimed too, and recorded as failed alike.
+      expect(claimed.filter((d) => d.webhookId === webhook.id)).toHaveLength(2);
+      const outcomes = claimed.map((d) => ({ deliveryId: d.deliveryId, logId: d.logId, webhookId: d.webhookId, status: "failed" as const, httpStatus: 500, durationMs: 5 }));
+      await recordAttempts(opened, { owner: "cli-test", outcomes, now: Date.now() });
+    } finally {
+      await opened.close();
+    }
+
+    expect(await json("recover", "--webhook", webhook.id, "--since", since)).toEqual({ deliveries_queued: 2 });
+    const check = await openDatabase(database.url);
+    try {
+      const rows = await check.db.selectFrom("logs").select(["attempt", "status"]).where("webhook_id", "=", webhook.id).orderBy("attempt").execute();
+      expect(rows.map((l) => [l.attempt, l.status])).toEqual([[1, "failed"], [1, "failed"], [2, "pending"], [2, "pending"]]);
+    } finally {
+      await check.close();
+    }
+    expect(await json("recover", "--webhook", webhook.id, "--since", since)).toEqual({ deliveries_queued: 0 });
+
+    expect(await usageError("recover", "--webhook", webhook.id)).toBe("--since is required");
+    expect(await usageError("recover", "--webhook", webhook.id, "--since", new Date(Date.now() + 60_000).toISOString())).toBe(
+      "The since field must be a date before now.",
+    );
+    expect(await usageError("recover", "--webhook", webhook.id, "--since", since, "--until", "soon")).toBe("The until field must be a valid date-time.");
+    expect(await usageError("recover", "--webhook", "00000000-0000-7000-8000-000000000000", "--since", since)).toBe(
+      "no webhook 00000000-0000-7000-8000-000000000000",
     );
   });
 

@@ -732,6 +732,26 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
         }
       }, 30_000);
 
+      test("recoverWebhook answers 202 'Webhook recovery queued' with deliveries_queued", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/recover", {
+          params: { path: hook() },
+          body: { since: new Date(Date.now() - 3_600_000).toISOString() },
+        });
+        expectDocumented("recoverWebhook", answer, 202);
+        expect(answer.data!.message).toBe("Webhook recovery queued");
+        expect(answer.data!.data.deliveries_queued).toBeGreaterThanOrEqual(0);
+      });
+
+      test("recoverWebhook with since in the future is 422 on since", async () => {
+        const answer = await api.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/recover", {
+          params: { path: hook() },
+          body: { since: new Date(Date.now() + 3_600_000).toISOString() },
+          ...prefer("code=422, example=future"),
+        });
+        expectDocumented("recoverWebhook", answer, 422);
+        expect(answer.error).toEqual({ message: "The given data was invalid.", errors: { since: ["The since field must be a date before now."] } });
+      });
+
       async function waitForFailedAttempt(): Promise<WebhookLog> {
         const deadline = Date.now() + 20_000;
         while (Date.now() < deadline) {
@@ -1199,6 +1219,23 @@ export function defineContractSuite(name: string, caps: ContractCapabilities, se
             expect(rows.find((row) => row.id === answer.data!.data.log_id)).toMatchObject({ attempt: failed.attempt + 1, event: failed.event });
           }
         }, 30_000);
+
+        test("recoverCampaignWebhook answers 202 'Webhook recovery queued'; until not after since is 422 on until", async () => {
+          const since = new Date(Date.now() - 3_600_000).toISOString();
+          const answer = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/recover", {
+            params: { path: hookOfCampaign() },
+            body: { since },
+          });
+          expectDocumented("recoverCampaignWebhook", answer, 202);
+          expect(answer.data).toMatchObject({ success: true, message: "Webhook recovery queued" });
+          const refused = await api.POST("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/recover", {
+            params: { path: hookOfCampaign() },
+            body: { since, until: since },
+            ...prefer("code=422, example=until"),
+          });
+          expectDocumented("recoverCampaignWebhook", refused, 422);
+          expect(refused.error).toEqual({ message: "The given data was invalid.", errors: { until: ["The until field must be a date after since."] } });
+        });
 
         async function campaignLogRows(): Promise<WebhookLog[]> {
           const answer = await api.GET("/api/v1/campaigns/{campaign_id}/webhooks/{webhook_id}/logs", {

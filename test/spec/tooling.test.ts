@@ -41,7 +41,7 @@ describe("openapi.yaml tooling", () => {
       const operations = Object.values<any>(spec.document.paths).flatMap((item) =>
         ["get", "post", "put", "patch", "delete"].filter((m) => item[m]).map((m) => item[m].operationId as string),
       );
-      expect(operations).toHaveLength(25); // ten per webhook resource (agent, campaign: nine and the secret rotation), two intakes, two probes, the metrics
+      expect(operations).toHaveLength(27); // eleven per webhook resource (agent, campaign: nine, the secret rotation, recovery), two intakes, two probes, the metrics
       for (const id of operations) expect(html).toContain(id);
       for (const event of [...spec.events, "webhook.test"]) expect(html).toContain(event);
       for (const [key, item] of Object.entries<any>(spec.document.webhooks)) {

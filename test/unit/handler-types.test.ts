@@ -70,7 +70,7 @@ describe("handler types from generated/api.ts", () => {
       | "testWebhook" | "listWebhookLogs" | "retryWebhookLog" | "ingestEvent" | "getHealth" | "getReadiness"
       | "listCampaignWebhooks" | "createCampaignWebhook" | "showCampaignWebhook" | "updateCampaignWebhook"
       | "deleteCampaignWebhook" | "toggleCampaignWebhook" | "testCampaignWebhook" | "listCampaignWebhookLogs"
-      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "getMetrics" | "rotateWebhookSecret" | "rotateCampaignWebhookSecret"
+      | "retryCampaignWebhookLog" | "ingestCampaignEvent" | "getMetrics" | "rotateWebhookSecret" | "rotateCampaignWebhookSecret" | "recoverWebhook" | "recoverCampaignWebhook"
     >();
   });
 

@@ -8,14 +8,14 @@ describe("binding handlers to operationIds", () => {
   const spec = loadSpec();
   const all = Object.fromEntries(specOperationIds(spec).map((id) => [id, () => undefined]));
 
-  it("finds the ten operations of each webhook resource (nine and the secret rotation), the two intakes, the two probes and the metrics", () => {
+  it("finds the eleven operations of each webhook resource (nine, the secret rotation, recovery), the two intakes, the two probes and the metrics", () => {
     expect(specOperationIds(spec).sort()).toEqual(
       [
         "listWebhooks", "createWebhook", "showWebhook", "updateWebhook", "deleteWebhook", "toggleWebhook",
         "testWebhook", "listWebhookLogs", "retryWebhookLog", "ingestEvent", "getHealth", "getReadiness",
         "listCampaignWebhooks", "createCampaignWebhook", "showCampaignWebhook", "updateCampaignWebhook",
         "deleteCampaignWebhook", "toggleCampaignWebhook", "testCampaignWebhook", "listCampaignWebhookLogs",
-        "retryCampaignWebhookLog", "ingestCampaignEvent", "getMetrics", "rotateWebhookSecret", "rotateCampaignWebhookSecret",
+        "retryCampaignWebhookLog", "ingestCampaignEvent", "getMetrics", "rotateWebhookSecret", "rotateCampaignWebhookSecret", "recoverWebhook", "recoverCampaignWebhook",
       ].sort(),
     );
   });

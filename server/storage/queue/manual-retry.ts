@@ -1,11 +1,49 @@
-// Manual retry: an integrator asks for another attempt of a delivery, through one of its log rows.
+// Manual retry: an integrator asks for another attempt of a delivery, through one of its log rows; and its
+// batch form, reopenDeliveries, which recovery (recover.ts) uses for many finished deliveries at once.
+import { executeWithValues } from "../bulk.js";
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdate } from "../dialect.js";
 import { newId } from "../ids.js";
 import type { DeliveryStatus } from "../schema.js";
-import { pendingLogRow } from "./pending-log-row.js";
+import { queueNextAttempts } from "./pending-log-row.js";
 import { addToLogTotals } from "./webhook-counters.js";
+
+const REOPEN_DELIVERIES =
+  "UPDATE deliveries SET status = 'pending', next_attempt_at = r.now, current_log_id = r.log_id, " +
+  "lease_owner = NULL, lease_expires_at = NULL, updated_at = r.now FROM r WHERE deliveries.id = r.id";
+
+/**
+ * Re-opens finished deliveries of one webhook (locked by the caller's transaction): for each, a new pending
+ * log row after its current one (attempt + 1, same event and request_payload), made its current row, and
+ * the delivery pending and due now, unleased. Returns the new log row ids, in the order given.
+ */
+export async function reopenDeliveries(
+  tx: Database,
+  webhookId: string,
+  deliveries: ReadonlyArray<{ id: string; currentLogId: string }>,
+  now: number,
+): Promise<string[]> {
+  if (deliveries.length === 0) return [];
+  const reopened = deliveries.map((d) => ({ ...d, logId: newId(now) }));
+  await queueNextAttempts(tx, reopened.map((d) => ({ id: d.logId, previousId: d.currentLogId })), now);
+  await executeWithValues(
+    tx,
+    {
+      name: "r",
+      columns: [
+        ["id", "text"],
+        ["log_id", "text"],
+        ["now", "bigint"],
+      ],
+      rows: reopened.map((d) => [d.id, d.logId, now]),
+    },
+    REOPEN_DELIVERIES,
+  );
+  // The webhook row last (see webhook-counters.ts).
+  await addToLogTotals(tx, new Map([[webhookId, reopened.length]]));
+  return reopened.map((d) => d.logId);
+}
 
 
 /** The delivery's status now (a log row's status is that attempt's), or undefined once it is purged. */
@@ -43,7 +81,7 @@ export async function queueManualRetry(
   return inTransaction(database, async (tx) => {
     const original = await tx.db
       .selectFrom("logs")
-      .select(["id", "delivery_id", "event", "attempt", "request_payload"])
+      .select(["id", "delivery_id"])
       .where("id", "=", input.logId)
       .where("webhook_id", "=", input.webhookId)
       .executeTakeFirst();
@@ -68,26 +106,7 @@ export async function queueManualRetry(
     }
 
     // Every new attempt row becomes the delivery's current one, so the current row has the highest attempt.
-    const latest = await tx.db.selectFrom("logs").select("attempt").where("id", "=", delivery.current_log_id).executeTakeFirst();
-    const highestAttempt = latest?.attempt ?? original.attempt;
-    const ids = { logId: newId(now), webhookId: input.webhookId, deliveryId: delivery.id };
-    await tx.db
-      .insertInto("logs")
-      .values(pendingLogRow(ids, original.event, highestAttempt + 1, original.request_payload, now))
-      .execute();
-    await tx.db
-      .updateTable("deliveries")
-      .set({
-        status: "pending",
-        next_attempt_at: now,
-        current_log_id: ids.logId,
-        lease_owner: null,
-        lease_expires_at: null,
-        updated_at: now,
-      })
-      .where("id", "=", delivery.id)
-      .execute();
-    await addToLogTotals(tx, new Map([[input.webhookId, 1]]));
-    return { queued: true, logId: ids.logId, originalLogId: original.id, queuedAt: now, alreadyQueued: false };
+    const [logId] = await reopenDeliveries(tx, input.webhookId, [{ id: delivery.id, currentLogId: delivery.current_log_id }], now);
+    return { queued: true, logId: logId!, originalLogId: original.id, queuedAt: now, alreadyQueued: false };
   });
 }

@@ -1,5 +1,34 @@
-// The log row of an attempt not yet made: written by the intake (attempt 1) and by a manual retry.
+// The log row of an attempt not yet made: written by the intake (attempt 1), and as the next attempt of a
+// delivery (copied from its previous row) by the worker's retries, a manual retry and a recovery.
+import { executeWithValues } from "../bulk.js";
+import type { Database } from "../db.js";
 import type { LogTable } from "../schema.js";
+
+const QUEUE_NEXT_ATTEMPTS =
+  "INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, request_payload, created_at) " +
+  "SELECT n.id, p.webhook_id, p.delivery_id, p.event, p.attempt + 1, 'pending', p.request_payload, n.created_at " +
+  "FROM n JOIN logs p ON p.id = n.previous_id";
+
+/**
+ * Inserts, for each (id, previousId), the pending row `id` of the attempt after `previousId`: same webhook,
+ * delivery, event and request_payload, `attempt` + 1. One statement; the payloads never leave the database.
+ */
+export async function queueNextAttempts(tx: Database, rows: ReadonlyArray<{ id: string; previousId: string }>, now: number): Promise<void> {
+  if (rows.length === 0) return;
+  await executeWithValues(
+    tx,
+    {
+      name: "n",
+      columns: [
+        ["id", "text"],
+        ["previous_id", "text"],
+        ["created_at", "bigint"],
+      ],
+      rows: rows.map((r) => [r.id, r.previousId, now]),
+    },
+    QUEUE_NEXT_ATTEMPTS,
+  );
+}
 
 export function pendingLogRow(
   ids: { logId: string; webhookId: string; deliveryId: string },

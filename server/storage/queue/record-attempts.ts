@@ -6,17 +6,13 @@ import { inTransaction } from "../db.js";
 import { forUpdate, fromDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
 import type { AttemptResult } from "../logs.js";
+import { queueNextAttempts } from "./pending-log-row.js";
 import { lockWebhooksInOrder } from "./webhook-counters.js";
 
 const CLOSE_ATTEMPTS =
   "UPDATE logs SET status = r.status, http_status = r.http_status, response_body = r.response_body, " +
   "response_headers = r.response_headers, error = r.error, duration_ms = r.duration_ms, delivered_at = r.delivered_at " +
   "FROM r WHERE logs.id = r.id";
-
-const QUEUE_NEXT_ATTEMPTS =
-  "INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, request_payload, created_at) " +
-  "SELECT n.id, p.webhook_id, p.delivery_id, p.event, p.attempt + 1, 'pending', p.request_payload, n.created_at " +
-  "FROM n JOIN logs p ON p.id = n.previous_id";
 
 const MOVE_DELIVERIES =
   "UPDATE deliveries SET status = t.status, attempts = deliveries.attempts + 1, " +
@@ -142,21 +138,11 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
 
     // 2. The next attempts' pending rows, copying event and request_payload from the row just closed.
     const retries = applied.filter((o) => o.nextLogId !== null);
-    if (retries.length > 0) {
-      await executeWithValues(
-        tx,
-        {
-          name: "n",
-          columns: [
-            ["id", "text"],
-            ["previous_id", "text"],
-            ["created_at", "bigint"],
-          ],
-          rows: retries.map((o) => [o.nextLogId, o.logId, now]),
-        },
-        QUEUE_NEXT_ATTEMPTS,
-      );
-    }
+    await queueNextAttempts(
+      tx,
+      retries.map((o) => ({ id: o.nextLogId!, previousId: o.logId })),
+      now,
+    );
 
     // 3. The deliveries: rescheduled or finished, lease released either way.
     await executeWithValues(
