@@ -129,7 +129,8 @@ export function webhookResource(ctx: AppContext) {
 
     /** Queues the webhook's failed deliveries of [since, until) again (in the background); how many. */
     async recover(webhook: Webhook, body: Schemas["WebhookRecoverRequest"]): Promise<{ deliveries_queued: number }> {
-      const { errors, range } = checkRecoveryRange(ctx.spec.validationMessages, ctx.config.logRetentionDays, webhook, body, Date.now());
+      // Judged by the engine's clock, as the count, the queueing and retention that follow are.
+      const { errors, range } = checkRecoveryRange(ctx.spec.validationMessages, ctx.config.logRetentionDays, webhook, body, ctx.delivery.now());
       if (Object.keys(errors).length > 0) throw validationFailed(errors);
       const { deliveriesQueued } = await ctx.delivery.recover(webhook, range);
       return { deliveries_queued: deliveriesQueued };
