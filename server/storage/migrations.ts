@@ -364,7 +364,7 @@ export function logCountsFillSql(forOneWebhook: boolean, parameter = "?"): strin
     const where = forOneWebhook ? ` WHERE webhook_id = ${parameter}` : "";
     return (
       `INSERT INTO log_counts (webhook_id, level, bucket, status, event, n) ` +
-      `SELECT webhook_id, ${level}, ${bucket}, status, event, count(*) FROM logs${where} ` +
+      `SELECT webhook_id, ${level} AS level, ${bucket} AS bucket, status, event, count(*) AS n FROM logs${where} ` +
       `GROUP BY webhook_id, ${width === null ? "" : `${bucket}, `}status, event`
     );
   });
