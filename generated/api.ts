@@ -235,11 +235,11 @@ export interface paths {
          *     field. Date-times may carry any time zone and up to nanoseconds; attempts are stored to the millisecond.
          *
          *     **Cost of `total`.** Without filters `total` is a stored counter, so any page answers in constant time.
-         *     With filters `total` is exact: it is counted in an index of the filter (one per `status`, one per `event`,
-         *     ranges on `created_at` within them), so it costs in proportion to the attempts that match `status`,
-         *     `event` or the time window, not to the whole log; a narrow filter (a rare status, a recent window)
-         *     answers as fast as the unfiltered page, while a broad one over a very large log (most of a million
-         *     attempts) takes tens to hundreds of milliseconds. Narrow a broad listing with `since`/`until`.
+         *     With filters `total` is exact and does not grow with the attempts that match: the attempts are also
+         *     counted by status and event per minute, hour and day, in the same transactions that write them, so a
+         *     filter sums those counts and counts one by one only the attempts of the at most two minutes at the
+         *     edges of a `since`/`until` window. Page 1 of a filtered listing answers about as fast as the unfiltered
+         *     one, whether the filter matches ten attempts or a million.
          */
         get: operations["listWebhookLogs"];
         put?: never;

@@ -259,7 +259,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `${fmt(filters.rows, 0)} attempts of one webhook (fill-logs.ts in ${filters.fillSeconds} s; 90 % success, 5 % retrying, 4 % failed, 1 % pending; ` +
         "70 / 20 / 9 / 1 % call ended, call started, recording, webhook.test; one every 250 ms), then storage's `listLogs` page 1 (25 rows, " +
-        "the filtered COUNT and the page) called directly, the cases interleaved round by round. Ratio: p50 ÷ the unfiltered p50 of this run.",
+        "the filtered total from log_counts and the page) called directly, the cases interleaved round by round. Ratio: p50 ÷ the unfiltered p50 of this run.",
     );
     out.push("");
     out.push("| case | query | total | calls | p50 ms | p99 ms | ÷ unfiltered | plan |");

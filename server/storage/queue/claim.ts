@@ -5,6 +5,7 @@ import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText,
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import { signingSecrets } from "../webhooks.js";
+import { LogCountDeltas, writeLogCounts } from "./log-counts.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, HttpMethod } from "../webhooks.js";
 
 export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
@@ -146,15 +147,21 @@ async function closeAsCancelled(
   reason: string,
   now: number,
 ): Promise<void> {
-  await tx.db
+  const closed = await tx.db
     .updateTable("logs")
     .set({ status: "failed", error: reason })
     .where("id", "in", deliveries.map((d) => d.logId))
     .where("status", "=", "pending")
+    .returning(["webhook_id", "event", "created_at"])
     .execute();
   await tx.db
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_owner: null, lease_expires_at: null, updated_at: now })
     .where("id", "in", deliveries.map((d) => d.deliveryId))
     .execute();
+  // Last in the claim, without the webhook's lock (see log-counts.ts: a disable holding it may be waiting
+  // on these very deliveries).
+  const counts = new LogCountDeltas();
+  for (const row of closed) counts.move(row, "pending", "failed");
+  await writeLogCounts(tx, counts);
 }

@@ -9,7 +9,7 @@ import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import type { DeliveryTable, LogTable } from "../schema.js";
 import { pendingLogRow } from "./pending-log-row.js";
-import { addToLogTotals } from "./webhook-counters.js";
+import { LogCountDeltas, recordLogChanges } from "./log-counts.js";
 
 export interface DeliveryIds {
   eventId: string;
@@ -120,7 +120,7 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
 
     const deliveryRows: Insertable<DeliveryTable>[] = [];
     const logRows: LogTable[] = [];
-    const totals = new Map<string, number>();
+    const counts = new LogCountDeltas();
     for (const { input, eventId, now, result } of accepted) {
       for (const webhookId of new Set(input.webhookIds)) {
         if (!goesTo(input, active.get(webhookId))) continue;
@@ -139,8 +139,9 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
           created_at: now,
           updated_at: now,
         });
-        logRows.push(pendingLogRow(ids, input.event, 1, input.buildPayload(ids), now));
-        totals.set(webhookId, (totals.get(webhookId) ?? 0) + 1);
+        const row = pendingLogRow(ids, input.event, 1, input.buildPayload(ids), now);
+        logRows.push(row);
+        counts.add(row, "pending");
       }
       result.deliveriesQueued = result.deliveries.length;
     }
@@ -149,7 +150,7 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
       await tx.db.insertInto("deliveries").values(deliveryRows.slice(i, i + INSERT_CHUNK)).execute();
       await tx.db.insertInto("logs").values(logRows.slice(i, i + INSERT_CHUNK)).execute();
     }
-    await addToLogTotals(tx, totals);
+    await recordLogChanges(tx, counts);
     return results;
   });
 }
