@@ -7,6 +7,7 @@ import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
 import { fromNullableJsonText, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
+import { prepare } from "./prepared.js";
 import { addToLogTotals } from "./queue/webhook-counters.js";
 import type { LogStatus, LogTable } from "./schema.js";
 
@@ -92,15 +93,16 @@ export async function listLogs(
     : await countLogs(database, webhookId);
   const offset = (page - 1) * perPage;
   if (offset >= total) return { rows: [], total }; // past the last page: no scan
-  const rows = await query
-    .selectAll()
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .limit(perPage)
-    .offset(offset)
-    .execute();
+  const rows = filtered
+    ? await query.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(perPage).offset(offset).execute()
+    : (await pageOfAll(database, { webhookId, perPage, offset })).rows;
   return { rows: rows.map(toLog), total };
 }
+
+/** The unfiltered page, the one every listing asks first: compiled once (prepared.ts). */
+const pageOfAll = prepare((db, v: { webhookId: string; perPage: number; offset: number }) =>
+  db.selectFrom("logs").selectAll().where("webhook_id", "=", v.webhookId).orderBy("created_at", "desc").orderBy("id", "desc").limit(v.perPage).offset(v.offset),
+);
 
 /** The webhook's stored log rows, read from its counter. */
 export async function countLogs(database: Database, webhookId: string): Promise<number> {
