@@ -164,8 +164,7 @@ const NEW_WEBHOOK_COLUMNS = [
 const insertWebhook = prepare((db, v: NewWebhookRow) =>
   db
     .insertInto("webhooks")
-    .values(Object.fromEntries(NEW_WEBHOOK_COLUMNS.map((column) => [column, v[column]])) as NewWebhookRow)
-    .returningAll(),
+    .values(Object.fromEntries(NEW_WEBHOOK_COLUMNS.map((column) => [column, v[column]])) as NewWebhookRow),
 );
 
 export async function createWebhook(
@@ -175,9 +174,13 @@ export async function createWebhook(
   options: { now?: number } = {},
 ): Promise<Webhook> {
   const now = options.now ?? Date.now();
-  const options_ = { ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) };
-  const { rows } = await insertWebhook(database, {
-    id: newId(now),
+  const delivery: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) };
+  const id = newId(now);
+  const credentials = delivery.authorizationCredentials === null ? null : toJsonText(delivery.authorizationCredentials);
+  const customHeaders = toJsonText(delivery.customHeaders);
+  const payloadTemplates = toJsonText(delivery.payloadTemplates);
+  await insertWebhook(database, {
+    id,
     agent_id: owner.kind === "agent" ? owner.id : null,
     campaign_id: owner.kind === "campaign" ? owner.id : null,
     name: input.name,
@@ -191,13 +194,36 @@ export async function createWebhook(
     created_at: now,
     updated_at: now,
     deleted_at: null,
-    http_method: options_.httpMethod,
-    authorization_scheme: options_.authorizationScheme,
-    authorization_credentials: options_.authorizationCredentials === null ? null : toJsonText(options_.authorizationCredentials),
-    custom_headers: toJsonText(options_.customHeaders),
-    payload_templates: toJsonText(options_.payloadTemplates),
+    http_method: delivery.httpMethod,
+    authorization_scheme: delivery.authorizationScheme,
+    authorization_credentials: credentials,
+    custom_headers: customHeaders,
+    payload_templates: payloadTemplates,
   });
-  return toWebhook(rows[0]!);
+  // The row as inserted, not read back: the columns the INSERT leaves out start at their defaults. The
+  // options are read from the JSON written (short; and nothing shared with the input or the defaults).
+  return {
+    id,
+    owner: owner.kind === "agent" ? agentOwner(owner.id) : campaignOwner(owner.id),
+    name: input.name,
+    webhookUrl: input.webhookUrl,
+    webhookSecret: input.webhookSecret,
+    events: [...input.events],
+    timeout: input.timeout,
+    maxRetries: input.maxRetries,
+    enabled: input.enabled,
+    includeCallEvents: input.includeCallEvents ?? false,
+    consecutiveFailures: 0,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    httpMethod: delivery.httpMethod,
+    authorizationScheme: delivery.authorizationScheme,
+    authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(credentials),
+    customHeaders: fromJsonText<CustomHeader[]>(customHeaders),
+    payloadTemplates: fromJsonText<Record<string, unknown>>(payloadTemplates),
+  };
 }
 
 /** Oldest first. */
