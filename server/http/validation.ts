@@ -30,7 +30,7 @@ function fieldSchema(spec: ApiSpec, req: Request, location: string, field: strin
     const pathItem = spec.document.paths?.[(req as any).openapi?.openApiRoute ?? ""] ?? {};
     const parameter = [...(operation.parameters ?? []), ...(pathItem.parameters ?? [])]
       .map((p: unknown) => spec.resolve<Schema>(p))
-      .find((p: Schema) => p.in === parameterIn && p.name.toLowerCase() === field.toLowerCase());
+      .find((p: Schema) => p.in === parameterIn && (parameterIn === "header" ? p.name.toLowerCase() === field.toLowerCase() : p.name === field));
     return parameter ? spec.resolve<Schema>(parameter.schema) : {};
   }
   const body = spec.resolve<Schema>(operation.requestBody ?? {});
