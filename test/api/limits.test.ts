@@ -140,15 +140,21 @@ async function pathIds(t: TestServer, receiver: Receiver, operationId: string, o
   const { path } = operations.get(operationId)!;
   const ids: Json = { agent_id: t.agentId, campaign_id: t.campaignId, log_id: randomUUID() };
   const database = t.server.database;
-  if (override?.name === "agent_id") {
-    const agent = await createAgent(database, { environmentId: t.environmentId, name: "Limits agent" });
-    await renameRow(t, "agents", agent.id, override.value);
-    ids.agent_id = override.value;
+  // The intake gets an agent or campaign of its own: the webhooks the other cases made get no deliveries.
+  const own = (name: string) => override?.name === name || (path.startsWith("/internal/") && path.includes(`{${name}}`));
+  if (own("agent_id")) {
+    ids.agent_id = (await createAgent(database, { environmentId: t.environmentId, name: "Limits agent" })).id;
+    if (override?.name === "agent_id") {
+      await renameRow(t, "agents", ids.agent_id, override.value);
+      ids.agent_id = override.value;
+    }
   }
-  if (override?.name === "campaign_id") {
-    const campaign = await createCampaign(database, { environmentId: t.environmentId, name: "Limits campaign", agentId: t.agentId });
-    await renameRow(t, "campaigns", campaign.id, override.value);
-    ids.campaign_id = override.value;
+  if (own("campaign_id")) {
+    ids.campaign_id = (await createCampaign(database, { environmentId: t.environmentId, name: "Limits campaign", agentId: t.agentId })).id;
+    if (override?.name === "campaign_id") {
+      await renameRow(t, "campaigns", ids.campaign_id, override.value);
+      ids.campaign_id = override.value;
+    }
   }
   if (path.includes("{webhook_id}")) {
     // Made in storage: the API would (rightly) refuse an owner id past its limit.
