@@ -41,16 +41,6 @@ function fieldSchema(spec: ApiSpec, req: Request, location: string, field: strin
   return schema;
 }
 
-const INTEGER_FORMATS = new Set(["int32", "int64"]);
-
-/** The value the request gave for a field ("a.0.b" in the body, or a parameter). */
-function fieldValue(req: Request, location: string, field: string): unknown {
-  if (location === "query") return (req.query as Record<string, unknown>)[field];
-  if (location === "path" || location === "params") return req.params[field];
-  if (location === "headers") return req.headers[field.toLowerCase()];
-  return field.split(".").reduce<any>((at, part) => (at == null ? undefined : at[part]), req.body);
-}
-
 /** An enum, or a union of enums and constants: a list of names. */
 function isNameList(spec: ApiSpec, schema: Schema): boolean {
   if (schema.enum !== undefined || schema.const !== undefined) return true;
@@ -65,11 +55,6 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
     const message = fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values });
     const list = (out[field] ??= []);
     if (!list.includes(message)) list.push(message);
-  };
-  const addRange = (field: string, { minimum, maximum }: Schema) => {
-    if (minimum !== undefined && maximum !== undefined) add(field, templates.between, { min: minimum, max: maximum });
-    else if (minimum !== undefined) add(field, templates.minimum, { min: minimum });
-    else add(field, templates.between, { min: "", max: maximum });
   };
 
   for (const error of errors) {
@@ -101,9 +86,13 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
         add(field, templates.minLength, { min: schema().minLength });
         break;
       case "minimum":
-      case "maximum":
-        addRange(field, schema());
+      case "maximum": {
+        const { minimum, maximum } = schema();
+        if (minimum !== undefined && maximum !== undefined) add(field, templates.between, { min: minimum, max: maximum });
+        else if (minimum !== undefined) add(field, templates.minimum, { min: minimum });
+        else add(field, templates.between, { min: "", max: maximum });
         break;
+      }
       case "minItems":
         add(field, templates.minItems, { min: schema().minItems });
         break;
@@ -124,13 +113,6 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
       case "format":
       case "pattern": {
         const found = schema();
-        if (rule === "format" && INTEGER_FORMATS.has(found.format)) {
-          // int32/int64 fail for what the type or the range already names: one message, as Laravel gives.
-          const value = Number(fieldValue(req, location, field));
-          if (Number.isInteger(value)) addRange(field, found);
-          else add(field, templates["type.integer"]);
-          break;
-        }
         const template = found["x-validation-message"] ?? (found.format === "uri" ? templates.url : templates.format);
         add(field, template, { format: found.format ?? "value" });
         break;

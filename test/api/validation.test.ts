@@ -126,7 +126,7 @@ describe.each(DIALECTS)("validation on %s", (dialect) => {
       expect(r.status).toBe(422);
       expect(r.body.errors.per_page).toEqual([bad === "abc" ? "The per page field must be an integer." : "The per page field must be between 1 and 100."]);
     }
-    expect((await t.api(`${logs}?page=0`)).body.errors).toEqual({ page: ["The page field must be between 1 and 2147483647."] });
+    expect((await t.api(`${logs}?page=0`)).body.errors).toEqual({ page: ["The page field must be at least 1."] });
   });
 
   it("a query parameter given twice is a 422, and an undecodable URL a 400", async () => {
