@@ -3,7 +3,7 @@
 // schemas themselves (e.g. "between 5 and 120" from minimum and maximum).
 import type { Request } from "express";
 import type { ApiSpec } from "../spec.js";
-import type { FieldErrors } from "./errors.js";
+import { fieldMessage, type FieldErrors } from "./errors.js";
 
 export interface ValidatorError {
   path: string;
@@ -15,6 +15,13 @@ type Schema = Record<string, any>;
 
 /** "webhook_url" → "webhook url"; array items stay dotted ("events.1"), as Laravel names them. */
 const attributeName = (field: string) => field.replace(/_/g, " ");
+
+/**
+ * The largest value of each integer format. A `maximum` that only restates it (the page number's) is left out
+ * of a too-small value's message ("at least 1", not "between 1 and 2147483647"), and a format error adds
+ * nothing to what the type, minimum and maximum errors say.
+ */
+const FORMAT_CEILING: Readonly<Record<string, number>> = { int32: 2 ** 31 - 1, int64: Number.MAX_SAFE_INTEGER };
 
 function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? `{${key}}`));
@@ -52,7 +59,7 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
   const templates = spec.validationMessages;
   const out: FieldErrors = {};
   const add = (field: string, template: string | undefined, values: Record<string, string | number> = {}) => {
-    const message = fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values });
+    const message = fieldMessage(fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values }));
     const list = (out[field] ??= []);
     if (!list.includes(message)) list.push(message);
   };
@@ -87,7 +94,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
         break;
       case "minimum":
       case "maximum": {
-        const { minimum, maximum } = schema();
+        const { minimum, format } = schema();
+        // Too small: "at least 1" when the maximum is only the format's; too big: the whole range.
+        const maximum = rule === "minimum" && schema().maximum === FORMAT_CEILING[format] ? undefined : schema().maximum;
         if (minimum !== undefined && maximum !== undefined) add(field, templates.between, { min: minimum, max: maximum });
         else if (minimum !== undefined) add(field, templates.minimum, { min: minimum });
         else add(field, templates.between, { min: "", max: maximum });
@@ -113,6 +122,7 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
       case "format":
       case "pattern": {
         const found = schema();
+        if (rule === "format" && FORMAT_CEILING[found.format] !== undefined) break;
         const template = found["x-validation-message"] ?? (found.format === "uri" ? templates.url : templates.format);
         add(field, template, { format: found.format ?? "value" });
         break;
