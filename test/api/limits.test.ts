@@ -138,23 +138,18 @@ async function renameRow(t: TestServer, table: "agents" | "campaigns" | "webhook
  */
 async function pathIds(t: TestServer, receiver: Receiver, operationId: string, override?: { name: string; value: string }): Promise<Json> {
   const { path } = operations.get(operationId)!;
-  const ids: Json = { agent_id: t.agentId, campaign_id: t.campaignId, log_id: randomUUID() };
+  // Every case has an agent and a campaign of its own (of the test server's environment): what other cases
+  // made (webhooks, up to an owner's limit; deliveries) never reaches it.
   const database = t.server.database;
-  // The intake gets an agent or campaign of its own: the webhooks the other cases made get no deliveries.
-  const own = (name: string) => override?.name === name || (path.startsWith("/internal/") && path.includes(`{${name}}`));
-  if (own("agent_id")) {
-    ids.agent_id = (await createAgent(database, { environmentId: t.environmentId, name: "Limits agent" })).id;
-    if (override?.name === "agent_id") {
-      await renameRow(t, "agents", ids.agent_id, override.value);
-      ids.agent_id = override.value;
-    }
-  }
-  if (own("campaign_id")) {
-    ids.campaign_id = (await createCampaign(database, { environmentId: t.environmentId, name: "Limits campaign", agentId: t.agentId })).id;
-    if (override?.name === "campaign_id") {
-      await renameRow(t, "campaigns", ids.campaign_id, override.value);
-      ids.campaign_id = override.value;
-    }
+  const agent = await createAgent(database, { environmentId: t.environmentId, name: "Limits agent" });
+  const campaign = await createCampaign(database, { environmentId: t.environmentId, name: "Limits campaign", agentId: agent.id });
+  const ids: Json = { agent_id: agent.id, campaign_id: campaign.id, log_id: randomUUID() };
+  if (override?.name === "agent_id" || override?.name === "campaign_id") {
+    const table = override.name === "agent_id" ? "agents" : "campaigns";
+    // The campaign points at the agent: renaming the agent would break that reference, so it gets a new one.
+    if (table === "agents") await database.db.updateTable("campaigns").set({ agent_id: null }).where("id", "=", campaign.id).execute();
+    await renameRow(t, table, ids[override.name], override.value);
+    ids[override.name] = override.value;
   }
   if (path.includes("{webhook_id}")) {
     // Made in storage: the API would (rightly) refuse an owner id past its limit.

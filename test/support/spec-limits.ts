@@ -339,6 +339,9 @@ function objectOfSize(slot: Slot, known: Record<string, unknown>, size: number):
   return Object.fromEntries(entries);
 }
 
+/** The largest value of each integer format, as validation.ts names them. */
+const FORMAT_CEILING: Readonly<Record<string, number>> = { int32: 2 ** 31 - 1, int64: Number.MAX_SAFE_INTEGER };
+
 /** The 422 message the server gives for a value past the limit (openapi.yaml's `x-validation-messages`). */
 export function expectedMessage(limit: Limit, spec: ApiSpec = loadSpec()): string {
   const templates = spec.validationMessages;
@@ -359,7 +362,11 @@ export function expectedMessage(limit: Limit, spec: ApiSpec = loadSpec()): strin
       return fill(templates.minItems, { attribute, min: limit.bound });
     default:
       if (limit.keyword.endsWith("imum") || limit.keyword.startsWith("exclusive")) {
-        if (low !== undefined && high !== undefined) return fill(templates.between, { attribute, min: low, max: high });
+        // Too small, when the maximum only restates the integer format's ceiling: "at least", not "between".
+        const ceilingOnly = high !== undefined && high === FORMAT_CEILING[schema.format];
+        if (low !== undefined && high !== undefined && !(limit.keyword.includes("inimum") && ceilingOnly)) {
+          return fill(templates.between, { attribute, min: low, max: high });
+        }
         if (low !== undefined) return fill(templates.minimum, { attribute, min: low });
         return fill(templates.maximum ?? templates.between, { attribute, min: "", max: high });
       }
