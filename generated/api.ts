@@ -21,7 +21,7 @@ export interface paths {
          * List an agent's webhooks
          * @description Returns every webhook of the agent, oldest first, together with the catalogue of events a webhook can
          *     subscribe to (`available_events`: event name → description). The list is not paginated: an agent has
-         *     few webhooks.
+         *     at most 100 webhooks.
          */
         get: operations["listWebhooks"];
         put?: never;
@@ -33,7 +33,9 @@ export interface paths {
          *     Use HTTPS endpoints in production, set a `webhook_secret` and verify each delivery's signature, and try
          *     the endpoint with **Send a test delivery** (`testWebhook`) before relying on it.
          *
-         *     Answers `201 Created` (Talkover's own reference leaves the code unsaid).
+         *     Answers `201 Created` (Talkover's own reference leaves the code unsaid). An agent has at most 100 webhooks:
+         *     one more is a 422 on `agent_id` (`The agent already has 100 webhooks, the most one may have: delete one
+         *     first.`).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -360,7 +362,7 @@ export interface paths {
          * List a campaign's webhooks
          * @description Returns every webhook of the campaign, oldest first, together with the campaign catalogue of events
          *     (`available_events`: an array of event names, as Talkover documents it; the agent list answers an
-         *     object of descriptions instead). Not paginated: a campaign has few webhooks.
+         *     object of descriptions instead). Not paginated: a campaign has at most 100 webhooks.
          */
         get: operations["listCampaignWebhooks"];
         put?: never;
@@ -374,6 +376,7 @@ export interface paths {
          *
          *     Talkover's page shows a thinner answer (no `message`, `webhook_url` or `status`); this one is a
          *     superset, the same model as an agent webhook with `campaign_id` in place of `agent_id`. Answers `201`.
+         *     A campaign has at most 100 webhooks: one more is a 422 on `campaign_id`.
          */
         post: operations["createCampaignWebhook"];
         delete?: never;

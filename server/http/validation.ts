@@ -31,10 +31,13 @@ function fill(template: string, values: Record<string, string | number>): string
 function fieldSchema(spec: ApiSpec, req: Request, location: string, field: string): Schema {
   const operation = (req as any).openapi?.schema as Schema | undefined;
   if (!operation) return {};
-  if (location === "query") {
-    const parameter = (operation.parameters ?? [])
+  const parameterIn = ({ query: "query", path: "path", params: "path", headers: "header" } as Record<string, string>)[location];
+  if (parameterIn !== undefined) {
+    // A parameter of the operation or of its path item (the ids of the path are declared on the path item).
+    const pathItem = spec.document.paths?.[(req as any).openapi?.openApiRoute ?? ""] ?? {};
+    const parameter = [...(operation.parameters ?? []), ...(pathItem.parameters ?? [])]
       .map((p: unknown) => spec.resolve<Schema>(p))
-      .find((p: Schema) => p.in === "query" && p.name === field);
+      .find((p: Schema) => p.in === parameterIn && (parameterIn === "header" ? p.name.toLowerCase() === field.toLowerCase() : p.name === field));
     return parameter ? spec.resolve<Schema>(parameter.schema) : {};
   }
   const body = spec.resolve<Schema>(operation.requestBody ?? {});

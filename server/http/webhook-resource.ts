@@ -8,10 +8,10 @@ import type { TestResult } from "../delivery/service.js";
 import type { Owner } from "../storage/owner.js";
 import { listLogs } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
-import type { Webhook, WebhookInput } from "../storage/webhooks.js";
+import { countWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
-import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
+import { fieldErrorCollector, MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
 import { toLogFilter, type LogFilterQuery } from "./log-filter.js";
 import { presentLog } from "./present.js";
 import { checkRecoveryRange } from "./recovery-range.js";
@@ -49,11 +49,27 @@ export function testAnswer(result: TestResult, sentMessage: string): Schemas["We
   return { success: false, message: `Webhook test failed: ${result.error ?? "Unknown error"}`, ...data };
 }
 
+/**
+ * The most webhooks one agent or campaign may have: the `maxItems` of its list in openapi.yaml, which the list
+ * (not paginated) and the fan-out of one event rely on. Checked before each create; two creates at the very
+ * same moment may both pass it.
+ */
+export function maxWebhooksPerOwner(ctx: AppContext, kind: Owner["kind"]): number {
+  const list = ctx.spec.document.components.schemas[kind === "agent" ? "WebhookListResponse" : "CampaignWebhookListResponse"];
+  return list.properties.data.properties.webhooks.maxItems as number;
+}
+
 export function webhookResource(ctx: AppContext) {
   return {
     async create(owner: Owner, body: CreateBody): Promise<Webhook> {
       const options = checkDeliveryOptions(ctx.spec, body, undefined, owner.kind);
       if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
+      const max = maxWebhooksPerOwner(ctx, owner.kind);
+      if ((await countWebhooks(ctx.database, owner)) >= max) {
+        const { errors, add } = fieldErrorCollector(ctx.spec.validationMessages);
+        add(`${owner.kind}_id`, "webhook_limit", { owner: owner.kind, max });
+        throw validationFailed(errors);
+      }
       return ctx.webhooks.create(owner, {
         ...toInput(body),
         ...options.changes,

@@ -226,6 +226,17 @@ export async function createWebhook(
   };
 }
 
+/** How many webhooks the owner has (deleted ones aside): what its list shows. */
+export async function countWebhooks(database: Database, owner: Owner): Promise<number> {
+  const row = await database.db
+    .selectFrom("webhooks")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .where(ownerColumn(owner), "=", owner.id)
+    .where("deleted_at", "is", null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Oldest first. */
 export async function listWebhooks(database: Database, owner: Owner): Promise<Webhook[]> {
   const rows = await visibleWebhooks(database.db, owner).orderBy("created_at").orderBy("id").execute();
