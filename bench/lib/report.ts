@@ -280,7 +280,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `Intake: our server (SQLite, production mode, worker in the same process at concurrency 64), one agent with ${fmt(i.webhooks, 0)} webhooks ` +
         `subscribed to the event and pointed at the loopback receiver; ${i.quietMs.n} events POSTed one at a time on one keep-alive connection after 3 ` +
-        "untimed ones, each waiting until the receiver had every delivery of the one before (quiet: the intake alone); then as many back to back " +
+        `untimed ones, each waiting until the receiver had every delivery of the one before (quiet: the intake alone); then ${i.backToBackMs.n} back to back ` +
         `(the worker draining meanwhile: ${fmt(i.backToBackDeliveriesPerSecond, 0)} deliveries/s).`,
     );
     out.push("");
