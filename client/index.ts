@@ -1,10 +1,10 @@
 // The typed Talkover client: openapi-fetch over the paths generated from openapi.yaml, plus a bearer-token
-// middleware, opt-in 429 retries and an iterator over log pages. Every call returns `{ data, error, response }`:
+// middleware, opt-in retries of 429 and 503 and an iterator over log pages. Every call returns `{ data, error, response }`:
 // `error` is the documented body of the failure (401, 404, 422, 429…), never a thrown string.
 import createClient, { type Client, type Middleware } from "openapi-fetch";
 import type { paths } from "../generated/api.js";
 import { logPages, logRows, type LogPagesOptions } from "./logs.js";
-import { retryingOn429, type FetchFn, type RetryOn429Options } from "./retry.js";
+import { retrying, type FetchFn, type RetryOptions, type RetryPolicy } from "./retry.js";
 import type { WebhookLog, WebhookLogPage } from "./types.js";
 
 export const DEFAULT_BASE_URL = "https://app.talkover.ai";
@@ -20,7 +20,12 @@ export interface TalkoverClientOptions {
   /** A `fetch` to send requests with (tests inject one); default `globalThis.fetch`. */
   fetch?: (input: Request) => Promise<Response>;
   /** Retry `429 Too Many Requests`, waiting as `Retry-After` / `X-RateLimit-Reset` say. Off by default. */
-  retryOn429?: boolean | RetryOn429Options;
+  retryOn429?: boolean | RetryOptions;
+  /**
+   * Retry `503 Service Unavailable` (the database is away), waiting as `Retry-After` says, for the requests
+   * that are safe to send twice: GET, PUT, DELETE, and intake POSTs with an `idempotency_key`. Off by default.
+   */
+  retryOn503?: boolean | RetryOptions;
 }
 
 export interface TalkoverClient extends Client<paths> {
@@ -43,10 +48,13 @@ export function bearerToken(token: string): Middleware {
 }
 
 export function createTalkoverClient(options: TalkoverClientOptions): TalkoverClient {
-  const { baseUrl = DEFAULT_BASE_URL, token, retryOn429 = false } = options;
+  const { baseUrl = DEFAULT_BASE_URL, token, retryOn429 = false, retryOn503 = false } = options;
   // Looked up per call, not captured: a test that swaps globalThis.fetch later still gets its fetch.
   let fetch: FetchFn = options.fetch ?? ((request, init) => globalThis.fetch(request, init));
-  if (retryOn429) fetch = retryingOn429(fetch, retryOn429 === true ? {} : retryOn429);
+  const policy: RetryPolicy = {};
+  if (retryOn429) policy.on429 = retryOn429 === true ? {} : retryOn429;
+  if (retryOn503) policy.on503 = retryOn503 === true ? {} : retryOn503;
+  if (policy.on429 || policy.on503) fetch = retrying(fetch, policy);
 
   const client = createClient<paths>({ baseUrl, fetch });
   client.use(bearerToken(token));
@@ -61,7 +69,7 @@ export function createTalkoverClient(options: TalkoverClientOptions): TalkoverCl
 }
 
 export { TalkoverApiError, type ListLogsErrorBody, type LogPagesOptions } from "./logs.js";
-export { retryDelayMs, type RetryOn429Options } from "./retry.js";
+export { retryDelayMs, safeToRepeat, type RetryOn429Options, type RetryOptions } from "./retry.js";
 export { verifyWebhook, webhookMiddleware, WebhookVerificationError, type VerifyOptions, type WebhookHeaders, type WebhookSecrets } from "./receive.js";
 export { packageSpecPath, startMock, startProxy, type MockServer, type StartMockOptions } from "./mock.js";
 export type * from "./types.js";

@@ -64,6 +64,75 @@ describe("retryOn429", () => {
   });
 });
 
+describe("retryOn503", () => {
+  const UNAVAILABLE = { success: false, message: "The service is temporarily unavailable. Please try again shortly." };
+  const down = () => json(503, UNAVAILABLE, { "Retry-After": "0" });
+  const WEBHOOK = "0b0e3b9e-7c1a-4a86-9a57-56c8f3d0c2b1";
+  const oneWebhook = { params: { path: { agent_id: AGENT, webhook_id: WEBHOOK } } };
+
+  test("is off by default, and retryOn429 alone does not retry a 503", async () => {
+    for (const options of [{}, { retryOn429: true }]) {
+      const fetch = fakeFetch(down);
+      const { error, response } = await createTalkoverClient({ token: "t", fetch, ...options }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+      expect(response.status).toBe(503);
+      expect(error).toEqual(UNAVAILABLE);
+      expect(fetch.requests).toHaveLength(1);
+    }
+  });
+
+  test("retries GET, PUT and DELETE until the database is back", async () => {
+    const calls = [
+      (c: ReturnType<typeof createTalkoverClient>) => c.GET("/api/v1/agents/{agent_id}/webhooks", list),
+      (c: ReturnType<typeof createTalkoverClient>) => c.PUT("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", { ...oneWebhook, body: { name: "n" } }),
+      (c: ReturnType<typeof createTalkoverClient>) => c.DELETE("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", oneWebhook),
+    ];
+    for (const call of calls) {
+      const fetch = fakeFetch((_, i) => (i < 2 ? down() : json(200, LIST)));
+      const { response } = await call(createTalkoverClient({ token: "t", fetch, retryOn503: true }));
+      expect(response.status).toBe(200);
+      expect(fetch.requests.map((r) => r.method)).toHaveLength(3);
+    }
+  });
+
+  test("never repeats a write that may not be safe twice: create, toggle, test, retry", async () => {
+    const calls = [
+      (c: ReturnType<typeof createTalkoverClient>) =>
+        c.POST("/api/v1/agents/{agent_id}/webhooks", { params: { path: { agent_id: AGENT } }, body: { name: "n", webhook_url: "https://example.com/h", events: ["event_phone_call_ended"] } }),
+      (c: ReturnType<typeof createTalkoverClient>) => c.PATCH("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/toggle", oneWebhook),
+      (c: ReturnType<typeof createTalkoverClient>) => c.POST("/api/v1/agents/{agent_id}/webhooks/{webhook_id}/test", oneWebhook),
+    ];
+    for (const call of calls) {
+      const fetch = fakeFetch(down);
+      const { error } = await call(createTalkoverClient({ token: "t", fetch, retryOn503: true }));
+      expect(error).toEqual(UNAVAILABLE);
+      expect(fetch.requests).toHaveLength(1);
+    }
+  });
+
+  test("repeats an intake POST only when it carries an idempotency_key, with the same body", async () => {
+    const intake = (body: { event: "event_recording"; data: Record<string, unknown>; idempotency_key?: string }) => {
+      const fetch = fakeFetch((_, i) => (i === 0 ? down() : json(202, { success: true, message: "Event accepted", data: {} })));
+      const client = createTalkoverClient({ token: "service", fetch, retryOn503: true });
+      return client.POST("/internal/v1/agents/{agent_id}/events", { params: { path: { agent_id: AGENT } }, body }).then(() => fetch.requests);
+    };
+    const keyed = await intake({ event: "event_recording", data: { call_id: "c1" }, idempotency_key: "call-c1-recording" });
+    expect(keyed).toHaveLength(2);
+    expect(keyed[1]!.body).toBe(keyed[0]!.body);
+    expect(await intake({ event: "event_recording", data: { call_id: "c1" } })).toHaveLength(1);
+  });
+
+  test("gives up after maxRetries, and when Retry-After is longer than maxDelayMs", async () => {
+    const always = fakeFetch(down);
+    const { response } = await createTalkoverClient({ token: "t", fetch: always, retryOn503: { maxRetries: 1 } }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(response.status).toBe(503);
+    expect(always.requests).toHaveLength(2);
+
+    const long = fakeFetch(() => json(503, UNAVAILABLE, { "Retry-After": "120" }));
+    await createTalkoverClient({ token: "t", fetch: long, retryOn503: { maxDelayMs: 10_000 } }).GET("/api/v1/agents/{agent_id}/webhooks", list);
+    expect(long.requests).toHaveLength(1);
+  });
+});
+
 describe("retryDelayMs", () => {
   const now = Date.UTC(2025, 8, 3, 23, 20, 0);
   const answer = (headers: Record<string, string>) => new Response(null, { status: 429, headers });
@@ -95,6 +164,11 @@ describe("retryDelayMs", () => {
 
   test("Retry-After as a date in the past: retry now", () => {
     expect(retryDelayMs(answer({ "Retry-After": new Date(now - 60_000).toUTCString() }), 3, now)).toBe(0);
+  });
+
+  test("a 503 does not read X-RateLimit-Reset: the rate window says nothing of the database", () => {
+    const unavailable = new Response(null, { status: 503, headers: { "X-RateLimit-Reset": String(now / 1000 + 30) } });
+    expect(retryDelayMs(unavailable, 1, now)).toBe(1_000);
   });
 
   test("without either header: 1 s, 2 s, 4 s by attempt", () => {

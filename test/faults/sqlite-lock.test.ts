@@ -5,6 +5,7 @@
 // within 5 s after it, and every event the intake accepted is delivered once the lock is gone.
 import BetterSqlite3 from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { createTalkoverClient } from "../../client/index.js";
 import { freshDatabaseUrl, Scope, seed, spawnWorker } from "../engine/processes.js";
 import { startReceiver } from "../engine/receiver.js";
 import { expectRodeThrough, Probe, Producer, REQUEST_BOUND_MS, sleep, summary } from "./harness.js";
@@ -18,7 +19,7 @@ describe("sqlite: another connection holds the write lock", () => {
       const receiver = await startReceiver();
       scope.add(() => receiver.close());
       const file = await freshDatabaseUrl(scope, "sqlite");
-      const { agentId } = await seed(file, receiver.url);
+      const { agentId, webhookId, token } = await seed(file, receiver.url);
       const server = await spawnWorker(scope, { DATABASE_URL: file, WORKER_LEASE_MS: "3000", WORKER_CONCURRENCY: "16" });
 
       const healthz = new Probe(`${server.url}/healthz`, 50);
@@ -38,11 +39,31 @@ describe("sqlite: another connection holds the write lock", () => {
       other.exec("BEGIN EXCLUSIVE");
       const lockedAt = Date.now();
       await readyz.waitFor(503, lockedAt, 10_000);
+      // An integrator's write during the lock, through the client's opt-in 503 retries: refused, then done.
+      const statuses: number[] = [];
+      const client = createTalkoverClient({
+        baseUrl: server.url,
+        token,
+        retryOn503: { maxRetries: 10 },
+        fetch: async (request) => {
+          const response = await fetch(request);
+          statuses.push(response.status);
+          return response;
+        },
+      });
+      const renamed = client.PUT("/api/v1/agents/{agent_id}/webhooks/{webhook_id}", {
+        params: { path: { agent_id: agentId, webhook_id: webhookId } },
+        body: { name: "Renamed during the lock" },
+      });
       await sleep(LOCK_HELD_MS - (Date.now() - lockedAt));
       other.exec("COMMIT");
       const releasedAt = Date.now();
 
       const ready = await readyz.waitFor(200, releasedAt, 15_000);
+      const { data: webhook, response: renameAnswer } = await renamed;
+      expect(renameAnswer.status, `the client's statuses: ${statuses.join(", ")}`).toBe(200);
+      expect(statuses[0], "the first try met the lock").toBe(503);
+      expect(webhook?.data.name).toBe("Renamed during the lock");
       expect(ready.at - releasedAt, "/readyz back to 200 after the lock").toBeLessThan(REQUEST_BOUND_MS);
       await sleep(2_000);
       await producer.stop();
