@@ -80,12 +80,14 @@ const isFiltered = (f: LogFilter) => f.status !== undefined || f.event !== undef
  * counter. Filtered: logs_by_webhook_status or logs_by_webhook_event (migration 0004) serve the page, and
  * the total is countFilteredLogs' (log_counts, see the header).
  */
-export async function listLogs(
+export async function listLogs<Row = Log>(
   database: Database,
   webhookId: string,
   { page, perPage }: Page,
   filter: LogFilter = {},
-): Promise<{ rows: Log[]; total: number }> {
+  /** How a stored row is handed out (the API's page writer takes them as stored: present.ts). */
+  map: (row: LogTable) => Row = toLog as (row: LogTable) => Row,
+): Promise<{ rows: Row[]; total: number }> {
   const filtered = isFiltered(filter);
   let query = database.db.selectFrom("logs").where("webhook_id", "=", webhookId);
   if (filter.status !== undefined) query = query.where(statusColumn(database, filter), "=", filter.status);
@@ -98,7 +100,7 @@ export async function listLogs(
   const rows = filtered
     ? await query.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(perPage).offset(offset).execute()
     : (await pageOfAll(database, { webhookId, perPage, offset })).rows;
-  return { rows: rows.map(toLog), total };
+  return { rows: rows.map(map), total };
 }
 
 /**
