@@ -57,13 +57,13 @@ function cpuMs(): number {
   return (usage.user + usage.system) / 1000;
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body: string;
 }
 
 /** One request through the pool's low-level dispatch (no stream per response: the generator stays cheap). */
-function send(pool: Pool, options: Dispatcher.DispatchOptions, keepBody: boolean): Promise<Answer> {
+export function send(pool: Pool, options: Dispatcher.DispatchOptions, keepBody: boolean): Promise<Answer> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let chunks: Buffer[] | null = null;

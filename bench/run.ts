@@ -2,7 +2,7 @@
 //
 //   npm run bench                  the full run (≈ 5 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
-//   BENCH_ONLY=api,logs,delivery,intake,memory,sqlite,filters   run only some sections (the results then say so)
+//   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,filters   run only some sections (the results then say so)
 //
 // Each section runs its servers, receivers, workers and load generators as child processes (see bench/lib/proc.ts);
 // all of them and every temp directory are removed at the end, also after a failure or Ctrl-C.
@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runLogsLatency, type LogsLatencyResult } from "./api/logs-latency.js";
 import { runThroughput, throughputOptions, type ThroughputResult } from "./api/throughput.js";
-import { drainOptions, runDrain, type DrainSummary } from "./delivery/drain.js";
+import { drainOptions, manyDrainOptions, runDrain, type DrainSummary } from "./delivery/drain.js";
+import { runFanoutIntake, type FanoutIntakeResult } from "./delivery/fanout-intake.js";
 import { runIntakeLatency, type IntakeResult } from "./delivery/intake-latency.js";
 import { runMemory, type MemoryResult } from "./delivery/memory.js";
 import { logFiltersOptions, runLogFilters, type LogFiltersResult } from "./storage/log-filters.js";
@@ -35,6 +36,7 @@ export interface BenchResults {
     api?: Section<ThroughputResult>;
     logs?: Section<LogsLatencyResult>;
     delivery?: Section<DrainSummary>;
+    many?: Section<{ drain: DrainSummary; intake: FanoutIntakeResult }>;
     intake?: Section<IntakeResult>;
     memory?: Section<MemoryResult>;
     sqlite?: Section<SqliteLockWaitResult>;
@@ -84,8 +86,14 @@ async function main(): Promise<number> {
   }
   if (wanted("delivery")) {
     s.delivery = await section("delivery", "3. Delivery throughput (signed, logged, loopback receiver)", () =>
-      runDrain({ ...drainOptions(quick), budgetSeconds: quick ? 40 : 90, log }),
+      runDrain({ ...drainOptions(quick), budgetSeconds: quick ? 60 : 180, log }),
     );
+  }
+  if (wanted("many")) {
+    s.many = await section("many", "3b. Many webhooks: the drain over 1,000 webhooks of 100 agents; the intake of an event to 1,000 webhooks", async () => ({
+      drain: await runDrain({ ...manyDrainOptions(quick), budgetSeconds: quick ? 60 : 120, log }),
+      intake: await runFanoutIntake({ webhooks: 1000, events: quick ? 10 : 30, log }),
+    }));
   }
   if (wanted("intake")) {
     s.intake = await section("intake", "4. Intake → receiver latency at 1,000 events/s", () =>

@@ -21,7 +21,7 @@ export interface paths {
          * List an agent's webhooks
          * @description Returns every webhook of the agent, oldest first, together with the catalogue of events a webhook can
          *     subscribe to (`available_events`: event name → description). The list is not paginated: an agent has
-         *     few webhooks.
+         *     at most 100 webhooks.
          */
         get: operations["listWebhooks"];
         put?: never;
@@ -33,7 +33,9 @@ export interface paths {
          *     Use HTTPS endpoints in production, set a `webhook_secret` and verify each delivery's signature, and try
          *     the endpoint with **Send a test delivery** (`testWebhook`) before relying on it.
          *
-         *     Answers `201 Created` (Talkover's own reference leaves the code unsaid).
+         *     Answers `201 Created` (Talkover's own reference leaves the code unsaid). An agent has at most 100 webhooks:
+         *     one more is a 422 on `agent_id` (`The agent already has 100 webhooks, the most one may have: delete one
+         *     first.`).
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -235,11 +237,11 @@ export interface paths {
          *     field. Date-times may carry any time zone and up to nanoseconds; attempts are stored to the millisecond.
          *
          *     **Cost of `total`.** Without filters `total` is a stored counter, so any page answers in constant time.
-         *     With filters `total` is exact: it is counted in an index of the filter (one per `status`, one per `event`,
-         *     ranges on `created_at` within them), so it costs in proportion to the attempts that match `status`,
-         *     `event` or the time window, not to the whole log; a narrow filter (a rare status, a recent window)
-         *     answers as fast as the unfiltered page, while a broad one over a very large log (most of a million
-         *     attempts) takes tens to hundreds of milliseconds. Narrow a broad listing with `since`/`until`.
+         *     With filters `total` is exact and does not grow with the attempts that match: the attempts are also
+         *     counted by status and event per minute, hour and day, in the same transactions that write them, so a
+         *     filter sums those counts and counts one by one only the attempts of the at most two minutes at the
+         *     edges of a `since`/`until` window. Page 1 of a filtered listing answers about as fast as the unfiltered
+         *     one, whether the filter matches ten attempts or a million.
          */
         get: operations["listWebhookLogs"];
         put?: never;
@@ -360,7 +362,7 @@ export interface paths {
          * List a campaign's webhooks
          * @description Returns every webhook of the campaign, oldest first, together with the campaign catalogue of events
          *     (`available_events`: an array of event names, as Talkover documents it; the agent list answers an
-         *     object of descriptions instead). Not paginated: a campaign has few webhooks.
+         *     object of descriptions instead). Not paginated: a campaign has at most 100 webhooks.
          */
         get: operations["listCampaignWebhooks"];
         put?: never;
@@ -374,6 +376,7 @@ export interface paths {
          *
          *     Talkover's page shows a thinner answer (no `message`, `webhook_url` or `status`); this one is a
          *     superset, the same model as an agent webhook with `campaign_id` in place of `agent_id`. Answers `201`.
+         *     A campaign has at most 100 webhooks: one more is a 422 on `campaign_id`.
          */
         post: operations["createCampaignWebhook"];
         delete?: never;
@@ -1641,9 +1644,15 @@ export interface components {
             webhook_url: string;
             /** @description The events this webhook is subscribed to. */
             events: components["schemas"]["WebhookEventType"][];
-            /** @description Time limit of one delivery attempt, in seconds. */
+            /**
+             * Format: int32
+             * @description Time limit of one delivery attempt, in seconds.
+             */
             timeout: number;
-            /** @description Automatic retries after a failed attempt. */
+            /**
+             * Format: int32
+             * @description Automatic retries after a failed attempt.
+             */
             max_retries: number;
             /** @description Whether the webhook receives deliveries. */
             enabled: boolean;
@@ -1657,7 +1666,10 @@ export interface components {
              * @description When the webhook was last changed.
              */
             updated_at: string;
-            /** @description Number of events the webhook is subscribed to. */
+            /**
+             * Format: int32
+             * @description Number of events the webhook is subscribed to.
+             */
             events_count: number;
             status: components["schemas"]["WebhookStatus"];
             http_method?: components["schemas"]["HttpMethod"];
@@ -1805,11 +1817,13 @@ export interface components {
             webhook_secret?: components["schemas"]["WebhookSecret"];
             events: components["schemas"]["WebhookEvents"];
             /**
+             * Format: int32
              * @description Time limit of one delivery attempt in seconds, 5 to 120.
              * @default 30
              */
             timeout?: number;
             /**
+             * Format: int32
              * @description Automatic retries after a failed attempt, 0 to 10.
              * @default 3
              */
@@ -1833,9 +1847,15 @@ export interface components {
             webhook_url?: components["schemas"]["WebhookUrl"];
             webhook_secret?: components["schemas"]["WebhookSecret"];
             events?: components["schemas"]["WebhookEvents"];
-            /** @description Time limit of one delivery attempt in seconds, 5 to 120. */
+            /**
+             * Format: int32
+             * @description Time limit of one delivery attempt in seconds, 5 to 120.
+             */
             timeout?: number;
-            /** @description Automatic retries after a failed attempt, 0 to 10. */
+            /**
+             * Format: int32
+             * @description Automatic retries after a failed attempt, 0 to 10.
+             */
             max_retries?: number;
             /** @description Whether the webhook receives deliveries. */
             enabled?: boolean;
@@ -1912,7 +1932,8 @@ export interface components {
         SuccessMessage: {
             /** @constant */
             success: true;
-            message: string;
+            /** @enum {string} */
+            message: "Webhook deleted successfully" | "Campaign webhook deleted";
         };
         /** @description What the receiver did with the test delivery. `data` is present whenever the receiver answered. */
         WebhookTestResponse: {
@@ -1921,9 +1942,15 @@ export interface components {
             /** @description `Test webhook sent successfully`, or `Webhook test failed: <reason>`. */
             message: string;
             data?: {
-                /** @description The receiver's HTTP status code. */
+                /**
+                 * Format: int32
+                 * @description The receiver's HTTP status code.
+                 */
                 status_code: number;
-                /** @description Time to the receiver's full answer, in milliseconds. */
+                /**
+                 * Format: int32
+                 * @description Time to the receiver's full answer, in milliseconds.
+                 */
                 response_time: number;
             };
         };
@@ -1935,10 +1962,16 @@ export interface components {
             webhook_id: string;
             /** @description The event delivered (`webhook.test` for a test delivery). */
             event: string;
-            /** @description Attempt number of this delivery, from 1; a retry (automatic or by hand) is one higher. */
+            /**
+             * Format: int32
+             * @description Attempt number of this delivery, from 1; a retry (automatic or by hand) is one higher.
+             */
             attempt: number;
             status: components["schemas"]["WebhookLogStatus"];
-            /** @description The receiver's HTTP status code. */
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status code.
+             */
             http_status?: number;
             /**
              * @description The JSON body sent (see **Webhook events**), or the webhook's rendered payload template; a template that
@@ -1955,7 +1988,10 @@ export interface components {
             };
             /** @description What went wrong, in words: `Timeout after 30s`, `Connection refused`, `HTTP 500 Internal Server Error`, … */
             error?: string;
-            /** @description Duration of the attempt, in milliseconds. */
+            /**
+             * Format: int32
+             * @description Duration of the attempt, in milliseconds.
+             */
             duration_ms?: number;
             /**
              * Format: date-time
@@ -1980,11 +2016,19 @@ export interface components {
          */
         WebhookLogEvent: components["schemas"]["WebhookEventType"] | components["schemas"]["CampaignEventType"] | "webhook.test";
         Pagination: {
+            /** Format: int32 */
             current_page: number;
+            /** Format: int32 */
             per_page: number;
-            /** @description Rows in all pages. */
+            /**
+             * Format: int64
+             * @description Rows in all pages.
+             */
             total: number;
-            /** @description Number of the last page (1 when there are no rows). */
+            /**
+             * Format: int64
+             * @description Number of the last page (1 when there are no rows).
+             */
             last_page: number;
         };
         WebhookLogPage: {
@@ -1999,9 +2043,15 @@ export interface components {
             /** @constant */
             message: "Webhook retry queued successfully";
             data: {
-                /** @description The new log row, `pending` until the attempt is made. */
+                /**
+                 * Format: uuid
+                 * @description The new log row, `pending` until the attempt is made.
+                 */
                 log_id: string;
-                /** @description The log row that was retried. */
+                /**
+                 * Format: uuid
+                 * @description The log row that was retried.
+                 */
                 original_log_id: string;
                 /** Format: date-time */
                 queued_at: string;
@@ -2027,6 +2077,7 @@ export interface components {
             message: "Webhook recovery queued";
             data: {
                 /**
+                 * Format: int64
                  * @description How many deliveries of the range had failed when the request was accepted. Each is queued
                  *     again shortly after the answer (in batches), unless it was retried by hand or removed by
                  *     retention in the meantime.
@@ -2061,9 +2112,15 @@ export interface components {
             events: components["schemas"]["CampaignEventType"][];
             /** @description Whether the per-call events of the campaign's calls are delivered too. */
             include_call_events: boolean;
-            /** @description Time limit of one delivery attempt, in seconds. */
+            /**
+             * Format: int32
+             * @description Time limit of one delivery attempt, in seconds.
+             */
             timeout: number;
-            /** @description Automatic retries after a failed attempt. */
+            /**
+             * Format: int32
+             * @description Automatic retries after a failed attempt.
+             */
             max_retries: number;
             /** @description Whether the webhook receives deliveries. */
             enabled: boolean;
@@ -2077,7 +2134,10 @@ export interface components {
              * @description When the webhook was last changed.
              */
             updated_at: string;
-            /** @description Number of events the webhook is subscribed to. */
+            /**
+             * Format: int32
+             * @description Number of events the webhook is subscribed to.
+             */
             events_count: number;
             status: components["schemas"]["WebhookStatus"];
             http_method?: components["schemas"]["HttpMethod"];
@@ -2108,11 +2168,13 @@ export interface components {
              */
             include_call_events?: boolean;
             /**
+             * Format: int32
              * @description Time limit of one delivery attempt in seconds, 5 to 120.
              * @default 30
              */
             timeout?: number;
             /**
+             * Format: int32
              * @description Automatic retries after a failed attempt, 0 to 10.
              * @default 3
              */
@@ -2137,9 +2199,15 @@ export interface components {
             webhook_secret?: components["schemas"]["WebhookSecret"];
             events?: components["schemas"]["CampaignWebhookEvents"];
             include_call_events?: components["schemas"]["IncludeCallEvents"];
-            /** @description Time limit of one delivery attempt in seconds, 5 to 120. */
+            /**
+             * Format: int32
+             * @description Time limit of one delivery attempt in seconds, 5 to 120.
+             */
             timeout?: number;
-            /** @description Automatic retries after a failed attempt, 0 to 10. */
+            /**
+             * Format: int32
+             * @description Automatic retries after a failed attempt, 0 to 10.
+             */
             max_retries?: number;
             /** @description Whether the webhook receives deliveries. */
             enabled?: boolean;
@@ -2191,9 +2259,15 @@ export interface components {
             /** @description `Test payload dispatched`, or `Webhook test failed: <reason>`. */
             message: string;
             data?: {
-                /** @description The receiver's HTTP status code. */
+                /**
+                 * Format: int32
+                 * @description The receiver's HTTP status code.
+                 */
                 status_code: number;
-                /** @description Time to the receiver's full answer, in milliseconds. */
+                /**
+                 * Format: int32
+                 * @description Time to the receiver's full answer, in milliseconds.
+                 */
                 response_time: number;
             };
         };
@@ -2203,9 +2277,15 @@ export interface components {
             /** @constant */
             message: "Webhook retry queued";
             data: {
-                /** @description The new log row, `pending` until the attempt is made. */
+                /**
+                 * Format: uuid
+                 * @description The new log row, `pending` until the attempt is made.
+                 */
                 log_id: string;
-                /** @description The log row that was retried. */
+                /**
+                 * Format: uuid
+                 * @description The log row that was retried.
+                 */
                 original_log_id: string;
                 /** Format: date-time */
                 queued_at: string;
@@ -2256,7 +2336,10 @@ export interface components {
             data: {
                 /** Format: uuid */
                 event_id: string;
-                /** @description Deliveries queued by this call (0 on a replay). */
+                /**
+                 * Format: int32
+                 * @description Deliveries queued by this call (0 on a replay).
+                 */
                 deliveries_queued: number;
                 /** @description True when the idempotency key was seen before and nothing new was queued. */
                 replayed: boolean;
@@ -2380,15 +2463,30 @@ export interface components {
              * @enum {string}
              */
             status: "draft" | "running" | "paused" | "completed";
-            /** @description Phone numbers in the campaign: one campaign call each, whatever its number of attempts. */
+            /**
+             * Format: int32
+             * @description Phone numbers in the campaign: one campaign call each, whatever its number of attempts.
+             */
             calls_total: number;
-            /** @description Calls waiting for an attempt (never dialled yet, or with a retry scheduled). */
+            /**
+             * Format: int32
+             * @description Calls waiting for an attempt (never dialled yet, or with a retry scheduled).
+             */
             calls_queued: number;
-            /** @description Calls being dialled or talking now. */
+            /**
+             * Format: int32
+             * @description Calls being dialled or talking now.
+             */
             calls_in_progress: number;
-            /** @description Calls that ended after being answered (`campaign_call.completed`). */
+            /**
+             * Format: int32
+             * @description Calls that ended after being answered (`campaign_call.completed`).
+             */
             calls_completed: number;
-            /** @description Calls that failed with no attempt left (`campaign_call.failed`). */
+            /**
+             * Format: int32
+             * @description Calls that failed with no attempt left (`campaign_call.failed`).
+             */
             calls_failed: number;
         };
         CampaignCreatedData: components["schemas"]["CampaignData"] & {
@@ -2438,9 +2536,15 @@ export interface components {
         CampaignCallData: {
             /** @description Id of the call of this attempt. */
             call_id: string;
-            /** @description Which attempt at this phone number this is, from 1. */
+            /**
+             * Format: int32
+             * @description Which attempt at this phone number this is, from 1.
+             */
             attempt: number;
-            /** @description How many attempts the campaign makes at a phone number before it fails. */
+            /**
+             * Format: int32
+             * @description How many attempts the campaign makes at a phone number before it fails.
+             */
             max_attempts: number;
             /** @description Called number, E.164. */
             to_number: string;
@@ -2488,7 +2592,10 @@ export interface components {
             started_at: string;
             /** Format: date-time */
             ended_at: string;
-            /** @description Duration of the call in seconds, from answer to hang-up. */
+            /**
+             * Format: int32
+             * @description Duration of the call in seconds, from answer to hang-up.
+             */
             duration: number;
             /**
              * @description `voicemail` when the agent left a message.
@@ -2546,7 +2653,10 @@ export interface components {
              * @enum {string}
              */
             sentiment?: "positive" | "neutral" | "negative";
-            /** @description Duration of the call in seconds. */
+            /**
+             * Format: int32
+             * @description Duration of the call in seconds.
+             */
             duration?: number;
             /** @description The structured fields the analysis extracted, as configured for the campaign (names and values are yours). */
             fields?: {
@@ -2655,7 +2765,10 @@ export interface components {
             started_at?: string;
             /** Format: date-time */
             ended_at?: string;
-            /** @description Duration of the call in seconds. */
+            /**
+             * Format: int32
+             * @description Duration of the call in seconds.
+             */
             duration?: number;
             /** @enum {string} */
             status?: "completed" | "busy" | "no_answer" | "failed" | "canceled";
@@ -2692,13 +2805,19 @@ export interface components {
             };
         };
         VoicemailMessageData: components["schemas"]["CallData"] & {
-            /** @description Length of the message left, in seconds. */
+            /**
+             * Format: int32
+             * @description Length of the message left, in seconds.
+             */
             duration?: number;
             /** @description The text of the message the agent left. */
             message?: string;
         };
         ConversationEndedData: components["schemas"]["CallData"] & {
-            /** @description Duration of the conversation in seconds. */
+            /**
+             * Format: int32
+             * @description Duration of the conversation in seconds.
+             */
             duration?: number;
             /** Format: uri */
             transcript_url?: string;
@@ -2726,7 +2845,10 @@ export interface components {
         RecordingData: components["schemas"]["CallData"] & {
             /** Format: uri */
             recording_url?: string;
-            /** @description Length of the recording in seconds. */
+            /**
+             * Format: int32
+             * @description Length of the recording in seconds.
+             */
             duration?: number;
             /** @enum {string} */
             format?: "mp3" | "wav";
@@ -2735,8 +2857,10 @@ export interface components {
         WebhookTestEvent: {
             /** @constant */
             event: "webhook.test";
+            /** Format: uuid */
             agent_id: string;
             agent_name: string;
+            /** Format: uuid */
             webhook_id: string;
             webhook_name: string;
             /**
@@ -2884,6 +3008,7 @@ export interface components {
         /** @description The `Authorization` header is missing, or its token matches no environment. */
         Unauthorized: {
             headers: {
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2893,6 +3018,10 @@ export interface components {
         /** @description The agent does not exist in this environment. */
         AgentNotFound: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2902,6 +3031,10 @@ export interface components {
         /** @description The agent, or the webhook, does not exist in this environment. */
         WebhookNotFound: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2911,6 +3044,10 @@ export interface components {
         /** @description The campaign does not exist in this environment. */
         CampaignNotFound: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2920,6 +3057,10 @@ export interface components {
         /** @description The campaign, or the webhook, does not exist in this environment. */
         CampaignWebhookNotFound: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2929,6 +3070,10 @@ export interface components {
         /** @description An unknown query parameter was sent. */
         ValidationFailed: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2938,6 +3083,10 @@ export interface components {
         /** @description The body is not a JSON object (or the URL cannot be decoded). */
         MalformedBody: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2947,6 +3096,10 @@ export interface components {
         /** @description The body is larger than the server accepts (64 KiB by default). */
         PayloadTooLarge: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2956,6 +3109,10 @@ export interface components {
         /** @description The body is not `application/json`. */
         UnsupportedMediaType: {
             headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2969,6 +3126,7 @@ export interface components {
                 "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                 "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
                 "Retry-After": components["headers"]["Retry-After"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -2983,6 +3141,26 @@ export interface components {
         ServiceUnavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorMessage"];
+            };
+        };
+        /**
+         * @description Something unexpected went wrong on the server (a bug): the error is logged with the request's method and
+         *     path, and the answer says no more. Safe to retry a read; read back before repeating a write.
+         */
+        InternalError: {
+            headers: {
+                "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                 [name: string]: unknown;
             };
             content: {
@@ -3087,25 +3265,39 @@ export interface components {
     requestBodies: never;
     headers: {
         /**
-         * @description Requests allowed per minute for this token.
+         * @description Requests allowed per minute for this token (`RATE_LIMIT_PER_MINUTE`, 1 to 1,000,000).
+         *     Sent on every answer to a request with a valid environment token: every `/api/v1` answer but a 401,
+         *     which comes before the count. Never on the internal operations, the probes or the metrics.
          * @example 100
          */
         "X-RateLimit-Limit": number;
         /**
          * @description Requests left in the current window.
+         *     Sent on every answer to a request with a valid environment token: every `/api/v1` answer but a 401,
+         *     which comes before the count. Never on the internal operations, the probes or the metrics.
          * @example 99
          */
         "X-RateLimit-Remaining": number;
         /**
          * @description Unix time, in seconds, when the current window ends.
+         *     Sent on every answer to a request with a valid environment token: every `/api/v1` answer but a 401,
+         *     which comes before the count. Never on the internal operations, the probes or the metrics.
          * @example 1756941660
          */
         "X-RateLimit-Reset": number;
         /**
-         * @description Seconds to wait before the next request.
+         * @description Seconds to wait before the next request: until the rate-limit window ends on a 429 (at most 60), a
+         *     couple of seconds on a 503 while the database cannot answer.
          * @example 12
          */
         "Retry-After": number;
+        /**
+         * @description Only when the server's `CORS_ORIGINS` lists the request's `Origin`: that origin, echoed (see **CORS**
+         *     above). Absent by default, as the API is called server to server; never `*`; never on the internal
+         *     operations, the probes or the metrics.
+         * @example https://app.example.com
+         */
+        "Access-Control-Allow-Origin": string;
     };
     pathItems: never;
 }
@@ -3132,6 +3324,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3142,6 +3335,7 @@ export interface operations {
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3170,6 +3364,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3184,6 +3379,10 @@ export interface operations {
             /** @description The body is invalid; every failing field is listed with its messages. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +3390,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3217,6 +3417,10 @@ export interface operations {
             /** @description The webhook. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3227,6 +3431,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3257,6 +3462,10 @@ export interface operations {
             /** @description The webhook as updated. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3271,6 +3480,10 @@ export interface operations {
             /** @description A field sent is invalid. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3278,6 +3491,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3304,6 +3518,10 @@ export interface operations {
             /** @description The webhook was deleted. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3314,6 +3532,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3340,6 +3559,10 @@ export interface operations {
             /** @description The webhook after the flip. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3350,6 +3573,7 @@ export interface operations {
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3380,6 +3604,10 @@ export interface operations {
             /** @description The secret was rotated. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3394,6 +3622,10 @@ export interface operations {
             /** @description The `webhook_secret` sent is invalid. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3401,6 +3633,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3431,6 +3664,10 @@ export interface operations {
             /** @description The test was attempted; `success` says whether the receiver accepted it. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3444,6 +3681,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3504,6 +3742,10 @@ export interface operations {
             /** @description One page of the webhook's attempts. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3515,6 +3757,10 @@ export interface operations {
             /** @description A query parameter is out of range or unknown. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3522,6 +3768,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3553,6 +3800,10 @@ export interface operations {
             /** @description The new attempt is queued. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3563,6 +3814,10 @@ export interface operations {
             /** @description The agent, webhook or log does not exist in this environment. */
             404: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3572,6 +3827,10 @@ export interface operations {
             /** @description The log cannot be retried. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3579,6 +3838,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3609,6 +3869,10 @@ export interface operations {
             /** @description The failed deliveries of the range are being queued again. */
             202: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3619,6 +3883,10 @@ export interface operations {
             /** @description The agent or webhook does not exist in this environment. */
             404: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3631,6 +3899,10 @@ export interface operations {
              */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3638,6 +3910,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3662,6 +3935,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3672,6 +3946,7 @@ export interface operations {
             404: components["responses"]["CampaignNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3700,6 +3975,7 @@ export interface operations {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
                     "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
                     "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3714,6 +3990,10 @@ export interface operations {
             /** @description The body is invalid; every failing field is listed with its messages. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3721,6 +4001,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3747,6 +4028,10 @@ export interface operations {
             /** @description The webhook. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3757,6 +4042,7 @@ export interface operations {
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3787,6 +4073,10 @@ export interface operations {
             /** @description The webhook as updated. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3801,6 +4091,10 @@ export interface operations {
             /** @description A field sent is invalid. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3808,6 +4102,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3834,6 +4129,10 @@ export interface operations {
             /** @description The webhook was deleted. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3844,6 +4143,7 @@ export interface operations {
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3870,6 +4170,10 @@ export interface operations {
             /** @description The webhook after the flip. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3880,6 +4184,7 @@ export interface operations {
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3910,6 +4215,10 @@ export interface operations {
             /** @description The secret was rotated. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3924,6 +4233,10 @@ export interface operations {
             /** @description The `webhook_secret` sent is invalid. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3931,6 +4244,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3957,6 +4271,10 @@ export interface operations {
             /** @description The test was attempted; `success` says whether the receiver accepted it. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3967,6 +4285,7 @@ export interface operations {
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -4027,6 +4346,10 @@ export interface operations {
             /** @description One page of the webhook's attempts. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4037,6 +4360,7 @@ export interface operations {
             404: components["responses"]["CampaignWebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -4068,6 +4392,10 @@ export interface operations {
             /** @description The new attempt is queued. */
             200: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4078,6 +4406,10 @@ export interface operations {
             /** @description The campaign, webhook or log does not exist in this environment. */
             404: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4087,6 +4419,10 @@ export interface operations {
             /** @description The log cannot be retried. */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4094,6 +4430,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -4124,6 +4461,10 @@ export interface operations {
             /** @description The failed deliveries of the range are being queued again. */
             202: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4134,6 +4475,10 @@ export interface operations {
             /** @description The campaign or webhook does not exist in this environment. */
             404: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4146,6 +4491,10 @@ export interface operations {
              */
             422: {
                 headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Access-Control-Allow-Origin": components["headers"]["Access-Control-Allow-Origin"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4153,6 +4502,7 @@ export interface operations {
                 };
             };
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -4206,6 +4556,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /**
              * @description Event intake is off on this server (no service token configured), or the server cannot reach its
              *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
@@ -4279,6 +4630,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationError"];
                 };
             };
+            500: components["responses"]["InternalError"];
             /**
              * @description Event intake is off on this server (no service token configured), or the server cannot reach its
              *     database right now (with `Retry-After`: send the event again then, with the same `idempotency_key`).
@@ -4312,6 +4664,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthStatus"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
         };
     };
     getReadiness: {
@@ -4332,6 +4686,8 @@ export interface operations {
                     "application/json": components["schemas"]["HealthStatus"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
             /** @description Not ready (database unreachable, or shutting down). */
             503: {
                 headers: {
@@ -4370,6 +4726,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthError"];
                 };
             };
+            422: components["responses"]["ValidationFailed"];
+            500: components["responses"]["InternalError"];
             /** @description Metrics are off on this server (no service token configured). */
             503: {
                 headers: {

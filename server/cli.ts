@@ -68,6 +68,16 @@ function required(flags: Flags, name: keyof Flags): string {
   return value;
 }
 
+/**
+ * A name given on the command line, as openapi.yaml declares the names it delivers (`agent_name` of a test
+ * delivery, `campaign.name` of a template): one line of at most 255 characters.
+ */
+function requiredName(flags: Flags): string {
+  const value = required(flags, "name");
+  if (value.length > 255 || /[\r\n\x00]/.test(value)) throw new UsageError("--name must be one line of at most 255 characters");
+  return value;
+}
+
 function print(flags: Flags, json: unknown, human: string): void {
   console.log(flags.json ? JSON.stringify(json) : human);
 }
@@ -105,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
 
     case "env create":
       return withDatabase(config, async (database) => {
-        const env = await createEnvironment(database, { name: required(flags, "name") });
+        const env = await createEnvironment(database, { name: requiredName(flags) });
         print(flags, { id: env.id, name: env.name, token: env.token }, `environment ${env.id} (${env.name})\ntoken: ${env.token}\n(shown once: keep it)`);
         return 0;
       });
@@ -122,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
       return withDatabase(config, async (database) => {
         const environmentId = required(flags, "environment");
         if (!(await getEnvironment(database, environmentId))) throw new UsageError(`no environment ${environmentId}`);
-        const agent = await createAgent(database, { environmentId, name: required(flags, "name") });
+        const agent = await createAgent(database, { environmentId, name: requiredName(flags) });
         print(flags, { id: agent.id, environment_id: agent.environmentId, name: agent.name }, `agent ${agent.id} (${agent.name})`);
         return 0;
       });
@@ -138,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     case "campaign create":
       return withDatabase(config, async (database) => {
         const environmentId = required(flags, "environment");
-        const name = required(flags, "name");
+        const name = requiredName(flags);
         if (!(await getEnvironment(database, environmentId))) throw new UsageError(`no environment ${environmentId}`);
         const agentId = flags.agent === undefined ? undefined : required(flags, "agent");
         if (agentId !== undefined && !(await findAgentInEnvironment(database, environmentId, agentId))) {

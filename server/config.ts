@@ -86,7 +86,8 @@ function origins(env: NodeJS.ProcessEnv, name: string): string[] {
     } catch {
       parsed = undefined;
     }
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+    // At most 2,048 characters: openapi.yaml's Access-Control-Allow-Origin, which echoes one of them.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin || origin.length > 2048) {
       throw new ConfigError(`${name} must list origins such as https://app.example.com, comma-separated, without paths or wildcards (got "${origin}")`);
     }
     return origin;

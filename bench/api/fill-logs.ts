@@ -1,6 +1,6 @@
 // Fills one webhook's attempt log with N rows straight into the SQLite file: raw better-sqlite3, one
-// transaction, one prepared statement, and webhooks.logs_total bumped in the same transaction so the
-// listing's `total` stays right. Rows are delivered attempts (status success, a real ≈ 500-byte event body
+// transaction, one prepared statement, and webhooks.logs_total bumped and the webhook's log_counts filled (by
+// migration 0007's own statements) in the same transaction so the listing's `total`, filtered or not, stays right. Rows are delivered attempts (status success, a real ≈ 500-byte event body
 // and the receiver's answer), created one every 250 ms up to now: newest first is insertion order reversed,
 // all inside the 30-day retention so the server's start-up purge leaves them alone. delivery_id is NULL
 // (as for test-endpoint rows) so that no deliveries/events rows are needed: the listing never reads them.
@@ -8,6 +8,7 @@
 //   node --conditions=talkover-source --import tsx bench/api/fill-logs.ts <sqlite file> <webhook id> <agent id> <rows>
 import BetterSqlite3 from "better-sqlite3";
 import { randomBytes } from "node:crypto";
+import { logCountsFillSql } from "../../server/storage/migrations.js";
 import { toApiTimestamp } from "../../server/storage/time.js";
 import { RECEIVER_RESPONSE_BODY, RECEIVER_RESPONSE_HEADERS, samplePayload } from "../lib/fixtures.js";
 import { announceResult, isMain } from "../lib/proc.js";
@@ -81,6 +82,8 @@ export function fillLogs(
       }
       const changed = bump.run(input.rows, input.webhookId).changes;
       if (changed !== 1) throw new Error(`webhook ${input.webhookId} not found`);
+      db.prepare("DELETE FROM log_counts WHERE webhook_id = ?").run(input.webhookId);
+      for (const statement of logCountsFillSql(true)) db.prepare(statement).run(input.webhookId);
     })();
     db.pragma("journal_mode = WAL");
   } finally {

@@ -3,8 +3,9 @@
 // (LOG_LEVEL silent, response validation off unless asked, a rate limit too high to matter).
 //
 //   node --conditions=talkover-source --import tsx bench/api/server.ts [--db FILE] [--validate-responses] [--fill-logs N]
-//        [--webhook-url URL] [--no-worker] [--concurrency N] [--sql-stats]
-//   (--sql-stats: statements by shape, count and time, on stderr when stopped)
+//        [--webhook-url URL] [--webhooks N] [--no-worker] [--concurrency N] [--sql-stats]
+//   (--webhooks N: the agent has N such webhooks, all subscribed to event_phone_call_ended; --sql-stats:
+//   statements by shape, count and time, on stderr when stopped)
 //   → READY {"url","token","agentId","webhookId","serviceToken","db","fill"}
 import { join } from "node:path";
 import { DEFAULT_CONFIG, type Config } from "../../server/config.js";
@@ -36,15 +37,18 @@ const dbFile = args.db ?? join(makeTempDir("talkover-bench-api-"), "talkover.db"
 let database = await openDatabase(dbFile);
 const environment = await createEnvironment(database, { name: "Bench" });
 const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });
-const webhook = await createWebhook(database, agentOwner(agent.id), {
-  name: "Bench receiver",
-  webhookUrl: args["webhook-url"] ?? "https://hooks.example.com/talkover/bench",
-  webhookSecret: WEBHOOK_SECRET,
-  events: ["event_phone_call_ended"],
-  timeout: 30,
-  maxRetries: 3,
-  enabled: true,
-});
+const newWebhook = (n: number) =>
+  createWebhook(database, agentOwner(agent.id), {
+    name: `Bench receiver${n > 0 ? ` ${n}` : ""}`,
+    webhookUrl: args["webhook-url"] ?? "https://hooks.example.com/talkover/bench",
+    webhookSecret: WEBHOOK_SECRET,
+    events: ["event_phone_call_ended"],
+    timeout: 30,
+    maxRetries: 3,
+    enabled: true,
+  });
+const webhook = await newWebhook(0);
+for (let n = 1; n < Number(args.webhooks ?? 1); n++) await newWebhook(n);
 
 let fill: ServerReady["fill"];
 const rows = Number(args["fill-logs"] ?? 0);

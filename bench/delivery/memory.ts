@@ -11,6 +11,7 @@ import { freePort } from "../../client/mock.js";
 import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase } from "../../server/storage/db.js";
 import { createEnvironment } from "../../server/storage/environments.js";
+import { logCountsFillSql } from "../../server/storage/migrations.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
 import { CALL_ENDED_DATA, samplePayload, WEBHOOK_SECRET } from "../lib/fixtures.js";
 import { announceResult, cleanupAll, isMain, makeTempDir, parseArgs, removeTempDir, runTs } from "../lib/proc.js";
@@ -33,7 +34,8 @@ export interface MemoryResult extends MemoryRun {
 
 /**
  * What recordEvent writes for each event (an event row, a pending delivery due now, its first log row, and the
- * webhook's logs_total), in one transaction of prepared statements on the raw file.
+ * webhook's logs_total and log_counts, the latter by migration 0007's own statements), in one transaction of
+ * prepared statements on the raw file.
  */
 function fillBacklog(file: string, input: { agentId: string; webhookId: string; deliveries: number; now: number }): void {
   const db = new BetterSqlite3(file);
@@ -71,6 +73,7 @@ function fillBacklog(file: string, input: { agentId: string; webhookId: string; 
         logRow.run(logId, input.webhookId, deliveryId, samplePayload({ deliveryId, eventId, agentId: input.agentId, occurredAt: at }), at);
       }
       db.prepare("UPDATE webhooks SET logs_total = logs_total + ? WHERE id = ?").run(input.deliveries, input.webhookId);
+      for (const statement of logCountsFillSql(true)) db.prepare(statement).run(input.webhookId);
     })();
     db.pragma("journal_mode = WAL");
   } finally {

@@ -1,10 +1,18 @@
 // bench/results/latest.md: every figure next to its target from /work/shared/PERFORMANCE.md, then the details.
+import type { ConcurrencyFigures, SubjectFigures } from "../delivery/drain.js";
 import type { BenchResults } from "../run.js";
 
 const TARGETS = {
   apiRatio: 0.7,
   logsPage1Ms: 5,
   deliveriesPerSecond: 5_000,
+  /** Issue 13: the drain ÷ the raw undici loop (no database) in the same rounds. */
+  drainToRaw: { sqlite: 0.75, postgres: 0.6 } as Record<string, number>,
+  /** Issue 13: the PostgreSQL drain ÷ graphile-worker doing the same POST per job. */
+  drainToGraphile: 2,
+  /** Issue 13: the drain over 1,000 webhooks ÷ the single-webhook drain. */
+  manyToDrain: 0.8,
+  fanoutIntakeP50Ms: 50,
   intakeP50Ms: 5,
   intakeP99Ms: 50,
   /** The worker's RSS is "flat" when the second half of the run peaks no more than this above the first half. */
@@ -81,16 +89,48 @@ export function renderMarkdown(r: BenchResults): string {
   } else if (s.logs?.error) out.push(`| Logs listing | failed: ${s.logs.error.split("\n")[0]} | | | ❌ |`);
 
   const delivery = s.delivery?.result;
+  const dialectName = (d: string) => (d === "sqlite" ? "SQLite" : "PostgreSQL");
   if (delivery) {
     for (const [dialect, d] of Object.entries(delivery.dialects)) {
       for (const [concurrency, c] of Object.entries(d.concurrency)) {
         const ref = dialect === "sqlite" ? "SQLite, batches of 100: 6,600–7,400" : "PG SKIP LOCKED batches: 3,300–5,900; graphile-worker ≈ 2,900";
+        const what = `${dialectName(dialect)}, concurrency ${concurrency}`;
         out.push(
-          `| Deliveries/s, ${dialect === "sqlite" ? "SQLite" : "PostgreSQL"}, concurrency ${concurrency} (${fmt(delivery.events, 0)} events, median of ${c.runs.length}) | **${fmt(c.medianPerSecond, 0)}** | ≥ ${fmt(TARGETS.deliveriesPerSecond, 0)} | ${ref} | ${verdict(c.medianPerSecond >= TARGETS.deliveriesPerSecond)} |`,
+          `| Deliveries/s, ${what} (${fmt(delivery.events, 0)} events, median of ${c.runs.length}) | **${fmt(c.medianPerSecond, 0)}** | ≥ ${fmt(TARGETS.deliveriesPerSecond, 0)} | ${ref} | ${verdict(c.medianPerSecond >= TARGETS.deliveriesPerSecond)} |`,
         );
+        const toRaw = c.ratios.toRaw;
+        if (toRaw) {
+          const target = TARGETS.drainToRaw[dialect]!;
+          out.push(
+            `| Drain ÷ raw undici loop (no database, same bodies, same rounds), ${what} | **${fmt(toRaw.median)}** (${fmt(c.medianPerSecond, 0)} vs ${fmt(c.others.raw!.medianPerSecond, 0)}/s; rounds ${toRaw.perRound.map((x) => fmt(x)).join(", ")}) | ≥ ${target} | raw loop, signed: 7,900–9,000/s | ${verdict(toRaw.median >= target)} |`,
+          );
+        }
+        const toGraphile = c.ratios.toGraphile;
+        if (toGraphile) {
+          out.push(
+            `| Drain ÷ graphile-worker (same POST per job, same PostgreSQL, same rounds), ${what} | **${fmt(toGraphile.median)}** (${fmt(c.medianPerSecond, 0)} vs ${fmt(c.others.graphile!.medianPerSecond, 0)}/s; rounds ${toGraphile.perRound.map((x) => fmt(x)).join(", ")}) | ≥ ${TARGETS.drainToGraphile} | graphile-worker ≈ 2,900/s | ${verdict(toGraphile.median >= TARGETS.drainToGraphile)} |`,
+          );
+        }
       }
     }
   } else if (s.delivery?.error) out.push(`| Delivery throughput | failed: ${s.delivery.error.split("\n")[0]} | | | ❌ |`);
+  const many = s.many?.result;
+  if (many) {
+    const shape = many.drain.many!;
+    for (const [dialect, d] of Object.entries(many.drain.dialects)) {
+      for (const [concurrency, c] of Object.entries(d.concurrency)) {
+        const r = c.ratios.manyToDrain!;
+        out.push(
+          `| Drain over ${fmt(shape.agents * shape.webhooksPerAgent, 0)} webhooks (${shape.agents} agents) ÷ one webhook, ${dialectName(dialect)}, concurrency ${concurrency} | **${fmt(r.median)}** (${fmt(c.others.many!.medianPerSecond, 0)} vs ${fmt(c.medianPerSecond, 0)}/s; rounds ${r.perRound.map((x) => fmt(x)).join(", ")}) | ≥ ${TARGETS.manyToDrain} | — | ${verdict(r.median >= TARGETS.manyToDrain)} |`,
+        );
+      }
+    }
+    const i = many.intake;
+    out.push(
+      `| Intake of one event fanned out to ${fmt(i.webhooks, 0)} webhooks (SQLite, POST → 202), p50 (p90) | **${fmt(i.quietMs.p50)} ms** (${fmt(i.quietMs.p90)} ms) | < ${TARGETS.fanoutIntakeP50Ms} ms | — | ${verdict(i.quietMs.p50 < TARGETS.fanoutIntakeP50Ms)} |`,
+    );
+    out.push(`| The same, events back to back while the worker drains (informational), p50 (p90) | ${fmt(i.backToBackMs.p50)} ms (${fmt(i.backToBackMs.p90)} ms) | — | — | |`);
+  } else if (s.many?.error) out.push(`| Many webhooks | failed: ${s.many.error.split("\n")[0]} | | | ❌ |`);
 
   const intake = s.intake?.result;
   if (intake) {
@@ -183,7 +223,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("## 3. Delivery throughput");
     out.push("");
     out.push(
-      `${fmt(delivery.events, 0)} events recorded through \`recordEvent\` before the worker starts (one webhook, signed; the time to record them ` +
+      `${fmt(delivery.events, 0)} events recorded through the intake's \`recordEvents\` (50 per transaction) before the worker starts (one webhook, signed; the time to record them ` +
         "is setup, not timed), then a fresh process runs the production `DeliveryWorker` (default batch 100, lease, poll; " +
         "`createSender({ allowPrivateTargets: true })` with its defaults, i.e. 32 connections per origin) until no delivery is pending; " +
         "every run starts from a copy of the same recorded database and is checked afterwards (every delivery and log row `success`, " +
@@ -192,13 +232,20 @@ export function renderMarkdown(r: BenchResults): string {
         "SQLite is WAL with synchronous NORMAL: neither waits for a disk flush per commit.",
     );
     out.push("");
-    out.push("| database | record N events (setup) | concurrency | median deliveries/s | runs (deliveries/s) | worker CPU ms per run | worker max RSS MB |");
-    out.push("|---|---:|---:|---:|---|---|---|");
+    out.push(
+      "Beside each drain, in the same rounds (the order of the runs rotating each round) and at the same concurrency, on copies of the same recorded " +
+        "database: **raw**, a raw undici Pool loop (32 connections, pipelining 1, its own process) that signs each recorded body as the worker does " +
+        "and POSTs it to the same receiver, with no database (`bench/delivery/raw-loop.ts`, the ceiling); **graphile**, graphile-worker " +
+        "(`graphile-worker` 0.17.3, concurrency C, local queue 100, completions batched over 5 ms) with one job per recorded body on the same " +
+        "PostgreSQL, its task signing and POSTing through our production sender (`bench/delivery/graphile-peer.ts`, the peer; it keeps no attempt log). " +
+        "Ratios are ours ÷ theirs within each round; the headline is their median.",
+    );
+    out.push("");
+    out.push("| database | record N events (setup) | concurrency | runner | median deliveries/s | runs (deliveries/s) | CPU ms per run | worker max RSS MB |");
+    out.push("|---|---:|---:|---|---:|---|---|---|");
     for (const [dialect, d] of Object.entries(delivery.dialects)) {
       for (const [concurrency, c] of Object.entries(d.concurrency)) {
-        out.push(
-          `| ${dialect} | ${fmt(d.recordSeconds)} s | ${concurrency} | **${fmt(c.medianPerSecond, 0)}** | ${c.runs.map((x) => fmt(x.perSecond, 0)).join(", ")} | ${c.runs.map((x) => fmt(x.workerCpuMs, 0)).join(", ")} | ${c.runs.map((x) => fmt(x.maxRssMB, 0)).join(", ")} |`,
-        );
+        out.push(...subjectRows(dialect, d.recordSeconds, concurrency, c));
       }
     }
     const cut = Object.entries(delivery.roundsRun).filter(([, n]) => n < delivery.rounds);
@@ -206,6 +253,41 @@ export function renderMarkdown(r: BenchResults): string {
       out.push("");
       out.push(`Rounds cut by the section's time budget: ${cut.map(([d, n]) => `${d} ${n} of ${delivery.rounds}`).join(", ")}.`);
     }
+  }
+
+  if (many) {
+    const shape = many.drain.many!;
+    out.push("");
+    out.push("## 3b. Many webhooks");
+    out.push("");
+    out.push(
+      `The drain of section 3 (${fmt(many.drain.events, 0)} deliveries, concurrency ${Object.keys(Object.values(many.drain.dialects)[0]?.concurrency ?? {}).join(", ")}) ` +
+        `beside the same number of deliveries spread over ${fmt(shape.agents * shape.webhooksPerAgent, 0)} webhooks: ${shape.agents} agents of ` +
+        `${shape.webhooksPerAgent} webhooks, ${fmt(many.drain.events / (shape.agents * shape.webhooksPerAgent), 0)} events per agent recorded round-robin over the agents, ` +
+        "each fanned out to its agent's webhooks (a claim of 100 then spans ≈ 100 webhooks), every webhook on the one loopback receiver; " +
+        "interleaved round by round; ratio = many ÷ one webhook within each round.",
+    );
+    out.push("");
+    out.push("| database | record (setup): one webhook / many | concurrency | runner | median deliveries/s | runs (deliveries/s) | CPU ms per run | worker max RSS MB |");
+    out.push("|---|---:|---:|---|---:|---|---|---|");
+    for (const [dialect, d] of Object.entries(many.drain.dialects)) {
+      for (const [concurrency, c] of Object.entries(d.concurrency)) {
+        out.push(...subjectRows(dialect, d.recordSeconds, concurrency, c, d.manyRecordSeconds));
+      }
+    }
+    const i = many.intake;
+    out.push("");
+    out.push(
+      `Intake: our server (SQLite, production mode, worker in the same process at concurrency 64), one agent with ${fmt(i.webhooks, 0)} webhooks ` +
+        `subscribed to the event and pointed at the loopback receiver; ${i.quietMs.n} events POSTed one at a time on one keep-alive connection after 3 ` +
+        `untimed ones, each waiting until the receiver had every delivery of the one before (quiet: the intake alone); then ${i.backToBackMs.n} back to back ` +
+        `(the worker draining meanwhile: ${fmt(i.backToBackDeliveriesPerSecond, 0)} deliveries/s).`,
+    );
+    out.push("");
+    out.push("| POST → 202 | n | p50 ms | p90 ms | p99 ms | max ms |");
+    out.push("|---|---:|---:|---:|---:|---:|");
+    out.push(`| quiet | ${i.quietMs.n} | ${fmt(i.quietMs.p50)} | ${fmt(i.quietMs.p90)} | ${fmt(i.quietMs.p99)} | ${fmt(i.quietMs.max)} |`);
+    out.push(`| back to back | ${i.backToBackMs.n} | ${fmt(i.backToBackMs.p50)} | ${fmt(i.backToBackMs.p90)} | ${fmt(i.backToBackMs.p99)} | ${fmt(i.backToBackMs.max)} |`);
   }
 
   if (intake) {
@@ -259,7 +341,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `${fmt(filters.rows, 0)} attempts of one webhook (fill-logs.ts in ${filters.fillSeconds} s; 90 % success, 5 % retrying, 4 % failed, 1 % pending; ` +
         "70 / 20 / 9 / 1 % call ended, call started, recording, webhook.test; one every 250 ms), then storage's `listLogs` page 1 (25 rows, " +
-        "the filtered COUNT and the page) called directly, the cases interleaved round by round. Ratio: p50 ÷ the unfiltered p50 of this run.",
+        "the filtered total from log_counts and the page) called directly, the cases interleaved round by round. Ratio: p50 ÷ the unfiltered p50 of this run.",
     );
     out.push("");
     out.push("| case | query | total | calls | p50 ms | p99 ms | ÷ unfiltered | plan |");
@@ -284,4 +366,13 @@ export function renderMarkdown(r: BenchResults): string {
   for (const [name, x] of Object.entries(s)) if (x) out.push(`| ${name} | ${fmt(x.seconds, 1)} | ${x.loadAverage.before} → ${x.loadAverage.after} |`);
   out.push("");
   return out.join("\n");
+}
+
+/** Rows of one concurrency: our drain, then each runner beside it. */
+function subjectRows(dialect: string, recordSeconds: number, concurrency: string, c: ConcurrencyFigures, manyRecordSeconds?: number): string[] {
+  const record = manyRecordSeconds === undefined ? `${fmt(recordSeconds)} s` : `${fmt(recordSeconds)} s / ${fmt(manyRecordSeconds)} s`;
+  const row = (name: string, f: SubjectFigures) =>
+    `| ${dialect} | ${record} | ${concurrency} | ${name} | **${fmt(f.medianPerSecond, 0)}** | ${f.runs.map((x) => fmt(x.perSecond, 0)).join(", ")} | ` +
+    `${f.runs.map((x) => fmt(x.workerCpuMs, 0)).join(", ")} | ${f.runs.map((x) => (x.maxRssMB === undefined ? "—" : fmt(x.maxRssMB, 0))).join(", ")} |`;
+  return [row("ours, one webhook", c), ...Object.entries(c.others).map(([name, f]) => row(name === "many" ? "ours, many webhooks" : name, f!))];
 }

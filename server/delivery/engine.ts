@@ -88,7 +88,8 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       })
     : undefined;
   let retention: { stop(): Promise<void> } | undefined;
-  const intake = new IntakeBatcher(database);
+  // Deliveries accepted here go to this process's worker at once, as far as it has free slots.
+  const intake = new IntakeBatcher(database, worker);
   const recoveries = new Recoveries({ database, logger, batchSize: options.recoveryBatchSize, onQueued: () => worker?.notify(), now });
 
   /** Records an event and its deliveries (group commit), each body built once from its ids, and wakes the worker. */
@@ -126,7 +127,8 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       },
       now: now(),
     });
-    if (recorded.deliveriesQueued > 0) worker?.notify();
+    // Deliveries not handed over (no free slot) wait in the table: the worker claims them.
+    if (recorded.deliveriesQueued > recorded.handedOver.length) worker?.notify();
     if (!recorded.replayed) options.metrics?.eventIngested(recorded.deliveriesQueued);
     return { eventId: recorded.eventId, deliveriesQueued: recorded.deliveriesQueued, replayed: recorded.replayed };
   }

@@ -68,11 +68,27 @@ export interface Sender {
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+/**
+ * The largest response header section kept, in bytes (undici's limit, set here rather than inherited from
+ * Node's --max-http-header-size): no header value a log shows is longer (openapi.yaml, WebhookLog).
+ */
+export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
+/**
+ * The longest `error` a log row or a test answer shows (openapi.yaml, WebhookLog.error): one line, cut beyond.
+ * Errors quote what a receiver or the network said (a host name, a TLS message), so their length is not ours.
+ */
+export const MAX_ERROR_LENGTH = 1000;
+
+function oneLineError(text: string): string {
+  const line = text.replace(/[\r\n\x00]/g, " ");
+  return line.length <= MAX_ERROR_LENGTH ? line : `${line.slice(0, MAX_ERROR_LENGTH - 1)}…`;
+}
 
 export function createSender(options: SenderOptions): Sender {
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const agent = new Agent({
+    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
     connections: options.connectionsPerOrigin ?? 32,
     pipelining: 1,
     keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
@@ -87,7 +103,7 @@ export function createSender(options: SenderOptions): Sender {
     send(request) {
       const started = performance.now();
       const target = parseTarget(request.url);
-      if (typeof target === "string") return Promise.resolve({ ok: false, durationMs: 0, error: target });
+      if (typeof target === "string") return Promise.resolve({ ok: false, durationMs: 0, error: oneLineError(target) });
 
       return new Promise<SendResult>((resolve) => {
         const attempt = new Attempt(resolve, started, request.timeoutMs, maxResponseBytes, target.host, connectTimeoutMs);
@@ -232,7 +248,9 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
-    this.resolve(this.result(err));
+    const result = this.result(err);
+    if (result.error !== undefined) result.error = oneLineError(result.error);
+    this.resolve(result);
   }
 
   private result(err: unknown): SendResult {

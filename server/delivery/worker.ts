@@ -8,13 +8,25 @@
 //   idle ─start()─▶ claiming ─┬─ got a full batch, or notified meanwhile ────────────────▶ claiming
 //                             ├─ got less: nothing more is due ─▶ polling ─ pollInterval or notify() ─▶ claiming
 //                             ├─ the claim failed ─▶ backingOff ─ pollInterval … 5 s, or notify() ─▶ claiming
-//                             ├─ every slot busy ─▶ full ─ a send finishes (or pollInterval) ─▶ claiming
+//                             ├─ every slot busy ─▶ full ─ a send finishes, a reservation is released
+//                             │                            (or pollInterval) ─▶ claiming
 //                             └─ sends under way, fewer than half the slots free, the last claim
 //                                under MIN_CLAIM_GAP_MS ago ─▶ gathering ─ the gap is over ─▶ claiming
-//   any ─stop()─▶ stopping: no more claims; the sends under way finish and their outcomes are written ─▶ stopped
+//   any ─stop()─▶ stopping: no more claims nor reservations; the handoffs reserved before are sent, the
+//                 sends under way finish and their outcomes are written ─▶ stopped
 //
 // "gathering" is what makes claims come in batches while sends are under way (refill at half the slots or
 // after MIN_CLAIM_GAP_MS): a claim per finished send would cost a transaction per delivery.
+//
+// The handoff, beside the loop and in any of its states but idle and stopping: this process's intake
+// reserve()s free slots before the transaction that records a batch of events, writes up to that many of
+// its deliveries leased to this worker (record-events.ts), and after the commit hands them over; they are
+// sent at once, with no claim and no wake-up. Slots are counted as busy = sends + reservations + the limit
+// of a claim under way, so that claims and handoffs together never exceed `concurrency`; a delivery is
+// never leased to wait in memory (its lease could run out before its send), and deliveries beyond the free
+// slots stay unleased in the table for a claim (the intake then notify()s). A reservation whose transaction
+// failed is released (nothing was leased). A delivery due later than the reservation's `now` is never
+// handed over.
 //
 // Outcomes go through their own group commit, whatever the loop's state: outcomes that finish while a
 // write is under way go in the next write together. A write that fails (the database went away) is
@@ -26,6 +38,7 @@ import type { Metrics } from "../metrics/registry.js";
 import type { Database } from "../storage/db.js";
 import { newId } from "../storage/ids.js";
 import { claimDueDeliveries, type ClaimedDelivery } from "../storage/queue/claim.js";
+import type { HandoffLease } from "../storage/queue/record-events.js";
 import { recordAttempts, type AttemptOutcome } from "../storage/queue/record-attempts.js";
 import { GroupCommit } from "./group-commit.js";
 import { attemptOutcome } from "./outcome.js";
@@ -63,6 +76,16 @@ const FLUSH_DELAY_MS = 5;
 /** See "gathering" above. */
 const MIN_CLAIM_GAP_MS = 3;
 
+/** Free slots set aside for an intake transaction's deliveries: see "The handoff" above. */
+export interface Reservation {
+  /** What the transaction leases with: this worker as owner, its clock, its lease, `limit` = the slots. */
+  readonly lease: HandoffLease;
+  /** After the commit: sends the deliveries leased under `lease` at once, and frees the slots left over. */
+  handOver(deliveries: readonly ClaimedDelivery[]): void;
+  /** Frees the slots (the transaction failed: nothing was leased). Once handed over, does nothing. */
+  release(): void;
+}
+
 interface PendingOutcome {
   outcome: AttemptOutcome;
   /** Past this, retrying the write is pointless: the delivery is due again and will be sent again. */
@@ -77,6 +100,11 @@ export class DeliveryWorker {
   private loopDone: Promise<void> = Promise.resolve();
   private readonly sends = new Set<Promise<void>>();
   private lastClaimAt = 0;
+  /** Slots reserved by handoffs not yet handed over, and the limit of the claim under way (see the header). */
+  private reserved = 0;
+  private claimLimit = 0;
+  /** Reservations not yet handed over or released: stop() waits for them. */
+  private readonly reservations = new Set<Promise<void>>();
   /** Wakes the claim loop: notify() signals, a finished send nudges. */
   private readonly wakeup = new Wakeup();
   /** Wakes the outcome writer's backoff at stop(). */
@@ -114,6 +142,42 @@ export class DeliveryWorker {
     this.wakeup.signal();
   }
 
+  /**
+   * Sets aside up to `max` free slots for deliveries an intake transaction is about to record (see "The
+   * handoff" above); undefined when none is free, or the worker is not running.
+   */
+  reserve(max: number): Reservation | undefined {
+    if (this.current === "idle" || this.stopping) return undefined;
+    const free = this.options.concurrency - this.sends.size - this.reserved - this.claimLimit;
+    const slots = Math.min(max, free);
+    if (slots <= 0) return undefined;
+    this.reserved += slots;
+    let open = true;
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.reservations.add(settled);
+    const close = (used: number) => {
+      if (!open) return false;
+      if (used > slots) throw new Error(`handoff: ${used} deliveries for ${slots} reserved slots`);
+      open = false;
+      this.reserved -= slots;
+      this.reservations.delete(settled);
+      settle();
+      return true;
+    };
+    return {
+      lease: { owner: this.owner, now: this.options.now(), leaseMs: this.options.leaseMs, limit: slots },
+      handOver: (deliveries) => {
+        if (!close(deliveries.length)) return;
+        for (const delivery of deliveries) this.dispatch(delivery, "handoff");
+        if (deliveries.length < slots) this.wakeup.nudge();
+      },
+      release: () => {
+        if (close(0)) this.wakeup.nudge();
+      },
+    };
+  }
+
   /** Stops claiming, lets the attempts under way finish (each bounded by its timeout), records them. */
   async stop(): Promise<void> {
     if (this.current === "stopped") return;
@@ -121,6 +185,8 @@ export class DeliveryWorker {
     this.wakeup.signal();
     this.writerWakeup.signal();
     await this.loopDone;
+    // Deliveries already leased to this worker by a transaction under way are sent, not left to their lease.
+    await Promise.all(this.reservations);
     await Promise.all(this.sends);
     await this.outcomes.drain();
     this.current = "stopped";
@@ -134,7 +200,7 @@ export class DeliveryWorker {
     const { database, batchSize, leaseMs, pollIntervalMs, concurrency, now } = this.options;
     const refillAt = Math.min(batchSize, Math.ceil(concurrency / 2));
     while (!this.stopping) {
-      const inFlight = this.sends.size;
+      const inFlight = this.sends.size + this.reserved;
       const free = concurrency - inFlight;
       const sinceClaim = performance.now() - this.lastClaimAt;
       if (free <= 0) {
@@ -151,15 +217,18 @@ export class DeliveryWorker {
       this.wakeup.take();
       this.lastClaimAt = performance.now();
       let claimed: ClaimedDelivery[];
+      this.claimLimit = limit;
       try {
         claimed = await claimDueDeliveries(database, { owner: this.owner, limit, leaseMs, now: now() });
         this.claimOutage.succeeded();
       } catch (err) {
+        this.claimLimit = 0;
         const delay = this.claimOutage.failed(err);
         await this.wait("backingOff", () => this.wakeup.sleep(delay));
         continue;
       }
-      for (const delivery of claimed) this.dispatch(delivery);
+      this.claimLimit = 0;
+      for (const delivery of claimed) this.dispatch(delivery, "claim");
       if (claimed.length < limit) await this.wait("polling", () => this.wakeup.sleep(pollIntervalMs));
     }
   }
@@ -170,8 +239,9 @@ export class DeliveryWorker {
     await sleep();
   }
 
-  private dispatch(delivery: ClaimedDelivery): void {
+  private dispatch(delivery: ClaimedDelivery, via: "claim" | "handoff"): void {
     const { sender, userAgent, now, random, logger } = this.options;
+    this.metrics?.attemptStarted(via);
     const send = (async () => {
       let outcome: AttemptOutcome;
       try {

@@ -52,7 +52,7 @@ export function campaignWebhookHandlers(ctx: AppContext) {
     },
 
     async listCampaignWebhookLogs(req, res) {
-      res.json(await resource.logPage(res.locals.webhook, req.query));
+      await resource.sendLogPage(res, res.locals.webhook, req.query);
     },
 
     async retryCampaignWebhookLog(req, res) {

@@ -45,6 +45,19 @@ export const notFound = (message: string) => failure(404, message);
 export const validationFailed = (errors: FieldErrors) =>
   new ApiError(422, { message: MESSAGES.invalidData, errors });
 
+/** The longest message a 422 lists (openapi.yaml's ValidationError); a longer one is cut. */
+export const MAX_FIELD_MESSAGE_LENGTH = 1000;
+
+/**
+ * A 422 message as openapi.yaml declares it: one line of at most MAX_FIELD_MESSAGE_LENGTH characters. Messages
+ * quote what the client sent (an unknown field's name, a template's unknown variables), which can be as long as
+ * the body limit allows and hold line breaks: never echoed whole.
+ */
+export function fieldMessage(text: string): string {
+  const line = text.replace(/[\r\n\x00]/g, " ");
+  return line.length <= MAX_FIELD_MESSAGE_LENGTH ? line : `${line.slice(0, MAX_FIELD_MESSAGE_LENGTH - 1)}…`;
+}
+
 /**
  * Collects the field errors of checks made in code, worded with `x-validation-messages` (`templates`):
  * add(field, rule, values) fills {attribute} from the field's name and the other placeholders from values.
@@ -53,8 +66,10 @@ export function fieldErrorCollector(templates: Readonly<Record<string, string>>)
   const errors: FieldErrors = {};
   const add = (field: string, rule: string, values: Record<string, string | number> = {}) => {
     const template = templates[rule] ?? "The {attribute} field is invalid.";
-    const message = template.replace(/\{(\w+)\}/g, (_, key: string) =>
-      String(key === "attribute" ? field.replace(/_/g, " ") : (values[key] ?? `{${key}}`)),
+    const message = fieldMessage(
+      template.replace(/\{(\w+)\}/g, (_, key: string) =>
+        String(key === "attribute" ? field.replace(/_/g, " ") : (values[key] ?? `{${key}}`)),
+      ),
     );
     const list = (errors[field] ??= []);
     if (!list.includes(message)) list.push(message);

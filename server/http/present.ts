@@ -1,6 +1,7 @@
 // Storage records → the API's JSON, exactly the schemas of openapi.yaml. The webhook secret has no way out.
 import type { components } from "talkover-webhooks/types";
-import type { Log } from "../storage/logs.js";
+import { toLog, type Log } from "../storage/logs.js";
+import type { LogTable } from "../storage/schema.js";
 import { toApiTimestamp } from "../storage/time.js";
 import type { Owner } from "../storage/owner.js";
 import { webhookStatus, type Webhook } from "../storage/webhooks.js";
@@ -73,4 +74,31 @@ function parsePayload(text: string): Record<string, unknown> {
   } catch {
     return { body: text };
   }
+}
+
+/**
+ * JSON.stringify(presentLog(toLog(row))), byte for byte, written from the stored row without parsing its
+ * JSON columns: request_payload and response_headers are only ever written as JSON.stringify's text of the
+ * value the answer carries (engine.ts, record-attempts.ts, logs.ts), so an object's text goes in as it is.
+ * A payload that is not an object (a template that rendered a string, say) takes presentLog's way.
+ */
+export function logJson(row: LogTable): string {
+  const payload = row.request_payload;
+  const headers = row.response_headers;
+  if (!isObjectText(payload) || (headers !== null && !isObjectText(headers))) return JSON.stringify(presentLog(toLog(row)));
+  let out = `{"id":${JSON.stringify(row.id)},"webhook_id":${JSON.stringify(row.webhook_id)},"event":${JSON.stringify(row.event)}`;
+  out += `,"attempt":${JSON.stringify(row.attempt)},"status":${JSON.stringify(row.status)}`;
+  if (row.http_status !== null) out += `,"http_status":${JSON.stringify(row.http_status)}`;
+  out += `,"request_payload":${payload}`;
+  if (row.response_body !== null) out += `,"response_body":${JSON.stringify(row.response_body)}`;
+  if (headers !== null) out += `,"response_headers":${headers}`;
+  if (row.error !== null) out += `,"error":${JSON.stringify(row.error)}`;
+  if (row.duration_ms !== null) out += `,"duration_ms":${JSON.stringify(row.duration_ms)}`;
+  if (row.delivered_at !== null) out += `,"delivered_at":"${toApiTimestamp(row.delivered_at)}"`;
+  return `${out},"created_at":"${toApiTimestamp(row.created_at)}"}`;
+}
+
+/** JSON.stringify's text of an object starts with `{`; of anything else, it does not. */
+function isObjectText(text: string): boolean {
+  return text.charCodeAt(0) === 0x7b;
 }

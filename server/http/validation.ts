@@ -3,7 +3,7 @@
 // schemas themselves (e.g. "between 5 and 120" from minimum and maximum).
 import type { Request } from "express";
 import type { ApiSpec } from "../spec.js";
-import type { FieldErrors } from "./errors.js";
+import { fieldMessage, type FieldErrors } from "./errors.js";
 
 export interface ValidatorError {
   path: string;
@@ -16,6 +16,13 @@ type Schema = Record<string, any>;
 /** "webhook_url" → "webhook url"; array items stay dotted ("events.1"), as Laravel names them. */
 const attributeName = (field: string) => field.replace(/_/g, " ");
 
+/**
+ * The largest value of each integer format. A `maximum` that only restates it (the page number's) is left out
+ * of a too-small value's message ("at least 1", not "between 1 and 2147483647"), and a format error adds
+ * nothing to what the type, minimum and maximum errors say.
+ */
+const FORMAT_CEILING: Readonly<Record<string, number>> = { int32: 2 ** 31 - 1, int64: Number.MAX_SAFE_INTEGER };
+
 function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{(\w+)\}/g, (_, key: string) => String(values[key] ?? `{${key}}`));
 }
@@ -24,10 +31,13 @@ function fill(template: string, values: Record<string, string | number>): string
 function fieldSchema(spec: ApiSpec, req: Request, location: string, field: string): Schema {
   const operation = (req as any).openapi?.schema as Schema | undefined;
   if (!operation) return {};
-  if (location === "query") {
-    const parameter = (operation.parameters ?? [])
+  const parameterIn = ({ query: "query", path: "path", params: "path", headers: "header" } as Record<string, string>)[location];
+  if (parameterIn !== undefined) {
+    // A parameter of the operation or of its path item (the ids of the path are declared on the path item).
+    const pathItem = spec.document.paths?.[(req as any).openapi?.openApiRoute ?? ""] ?? {};
+    const parameter = [...(operation.parameters ?? []), ...(pathItem.parameters ?? [])]
       .map((p: unknown) => spec.resolve<Schema>(p))
-      .find((p: Schema) => p.in === "query" && p.name === field);
+      .find((p: Schema) => p.in === parameterIn && (parameterIn === "header" ? p.name.toLowerCase() === field.toLowerCase() : p.name === field));
     return parameter ? spec.resolve<Schema>(parameter.schema) : {};
   }
   const body = spec.resolve<Schema>(operation.requestBody ?? {});
@@ -49,7 +59,7 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
   const templates = spec.validationMessages;
   const out: FieldErrors = {};
   const add = (field: string, template: string | undefined, values: Record<string, string | number> = {}) => {
-    const message = fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values });
+    const message = fieldMessage(fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values }));
     const list = (out[field] ??= []);
     if (!list.includes(message)) list.push(message);
   };
@@ -84,7 +94,9 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
         break;
       case "minimum":
       case "maximum": {
-        const { minimum, maximum } = schema();
+        const { minimum, format } = schema();
+        // Too small: "at least 1" when the maximum is only the format's; too big: the whole range.
+        const maximum = rule === "minimum" && schema().maximum === FORMAT_CEILING[format] ? undefined : schema().maximum;
         if (minimum !== undefined && maximum !== undefined) add(field, templates.between, { min: minimum, max: maximum });
         else if (minimum !== undefined) add(field, templates.minimum, { min: minimum });
         else add(field, templates.between, { min: "", max: maximum });
@@ -110,6 +122,7 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
       case "format":
       case "pattern": {
         const found = schema();
+        if (rule === "format" && FORMAT_CEILING[found.format] !== undefined) break;
         const template = found["x-validation-message"] ?? (found.format === "uri" ? templates.url : templates.format);
         add(field, template, { format: found.format ?? "value" });
         break;

@@ -2,18 +2,20 @@
 // do alike. Their handlers differ only in the owner, the documented messages and the presented model; every
 // write, check, log page and retry is here, once.
 import { randomBytes } from "node:crypto";
+import type { Response } from "express";
 import type { components } from "talkover-webhooks/types";
 import { WHSEC_PREFIX } from "talkover-webhooks/protocol/secret";
 import type { TestResult } from "../delivery/service.js";
 import type { Owner } from "../storage/owner.js";
-import { listLogs } from "../storage/logs.js";
+import type { LogTable } from "../storage/schema.js";
+import { listLogs, toLog } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
-import type { Webhook, WebhookInput } from "../storage/webhooks.js";
+import { countWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
-import { MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
+import { fieldErrorCollector, MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
 import { toLogFilter, type LogFilterQuery } from "./log-filter.js";
-import { presentLog } from "./present.js";
+import { logJson, presentLog } from "./present.js";
 import { checkRecoveryRange } from "./recovery-range.js";
 
 type Schemas = components["schemas"];
@@ -49,11 +51,27 @@ export function testAnswer(result: TestResult, sentMessage: string): Schemas["We
   return { success: false, message: `Webhook test failed: ${result.error ?? "Unknown error"}`, ...data };
 }
 
+/**
+ * The most webhooks one agent or campaign may have: the `maxItems` of its list in openapi.yaml, which the list
+ * (not paginated) and the fan-out of one event rely on. Checked before each create; two creates at the very
+ * same moment may both pass it.
+ */
+export function maxWebhooksPerOwner(ctx: AppContext, kind: Owner["kind"]): number {
+  const list = ctx.spec.document.components.schemas[kind === "agent" ? "WebhookListResponse" : "CampaignWebhookListResponse"];
+  return list.properties.data.properties.webhooks.maxItems as number;
+}
+
 export function webhookResource(ctx: AppContext) {
   return {
     async create(owner: Owner, body: CreateBody): Promise<Webhook> {
       const options = checkDeliveryOptions(ctx.spec, body, undefined, owner.kind);
       if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
+      const max = maxWebhooksPerOwner(ctx, owner.kind);
+      if ((await countWebhooks(ctx.database, owner)) >= max) {
+        const { errors, add } = fieldErrorCollector(ctx.spec.validationMessages);
+        add(`${owner.kind}_id`, "webhook_limit", { owner: owner.kind, max });
+        throw validationFailed(errors);
+      }
       return ctx.webhooks.create(owner, {
         ...toInput(body),
         ...options.changes,
@@ -88,16 +106,23 @@ export function webhookResource(ctx: AppContext) {
 
     /**
      * One page of the attempt log, as the seed shows it (the validator applied page 1, per_page 25), narrowed
-     * by the optional filters; `total` counts the rows that match.
+     * by the optional filters; `total` counts the rows that match. With response validation off (production)
+     * the page is written as JSON text straight from the stored rows (present.ts logJson, the same bytes);
+     * with it on, as objects for the validator to check.
      */
-    async logPage(webhook: Webhook, query: { page: number; per_page: number } & LogFilterQuery): Promise<Schemas["WebhookLogPage"]> {
+    async sendLogPage(res: Response, webhook: Webhook, query: { page: number; per_page: number } & LogFilterQuery): Promise<void> {
       const { page, per_page: perPage } = query;
-      const { rows, total } = await listLogs(ctx.database, webhook.id, { page, perPage }, toLogFilter(ctx.spec, query));
-      return {
-        success: true,
-        data: rows.map(presentLog),
-        pagination: { current_page: page, per_page: perPage, total, last_page: Math.max(1, Math.ceil(total / perPage)) },
-      };
+      const filter = toLogFilter(ctx.spec, query);
+      const read = <Row>(map: (row: LogTable) => Row) => listLogs(ctx.database, webhook.id, { page, perPage }, filter, map);
+      const pagination = (total: number): Schemas["Pagination"] => ({ current_page: page, per_page: perPage, total, last_page: Math.max(1, Math.ceil(total / perPage)) });
+      if (ctx.config.validateResponses) {
+        const { rows, total } = await read((row) => presentLog(toLog(row)));
+        const body: Schemas["WebhookLogPage"] = { success: true, data: rows, pagination: pagination(total) };
+        res.json(body);
+      } else {
+        const { rows, total } = await read(logJson);
+        res.type("application/json").send(`{"success":true,"data":[${rows.join(",")}],"pagination":${JSON.stringify(pagination(total))}}`);
+      }
     },
 
     /** A new signing secret (generated unless given), the replaced one still signing during the overlap. */

@@ -51,7 +51,7 @@ export function webhookHandlers(ctx: AppContext) {
     },
 
     async listWebhookLogs(req, res) {
-      res.json(await resource.logPage(res.locals.webhook, req.query));
+      await resource.sendLogPage(res, res.locals.webhook, req.query);
     },
 
     async retryWebhookLog(req, res) {

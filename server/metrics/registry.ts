@@ -43,6 +43,7 @@ export class Metrics {
 
   private readonly deliveries: Record<DeliveryOutcome, Counter.Internal>;
   private readonly attemptDuration: Histogram;
+  private readonly attemptsStarted: Record<"claim" | "handoff", Counter.Internal>;
   private readonly eventsIngested: Counter;
   private readonly deliveriesQueued: Counter;
   private readonly httpRequests: Counter<"operation" | "status">;
@@ -75,6 +76,14 @@ export class Metrics {
       buckets: ATTEMPT_BUCKETS,
       registers: own,
     });
+    const started = new Counter({
+      name: "talkover_delivery_attempts_started_total",
+      help: "Delivery attempts started by this process's worker, by how it got the delivery: claimed from the queue, or handed over by this process's intake.",
+      labelNames: ["via"] as const,
+      registers: own,
+    });
+    this.attemptsStarted = { claim: started.labels("claim"), handoff: started.labels("handoff") };
+    for (const counter of Object.values(this.attemptsStarted)) counter.inc(0);
     this.eventsIngested = new Counter({
       name: "talkover_events_ingested_total",
       help: "Events recorded by this process's intake (replays of an idempotency key not counted).",
@@ -132,6 +141,11 @@ export class Metrics {
   attemptRecorded(outcome: DeliveryOutcome, durationMs: number): void {
     this.deliveries[outcome].inc();
     this.attemptDuration.observe(durationMs / 1000);
+  }
+
+  /** An attempt the worker starts: a delivery it claimed, or one its intake handed over. */
+  attemptStarted(via: "claim" | "handoff"): void {
+    this.attemptsStarted[via].inc();
   }
 
   /** An event recorded by the intake (not a replay), with the deliveries it queued. */

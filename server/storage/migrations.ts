@@ -344,6 +344,57 @@ const recovery: Migration = {
   },
 };
 
+// Filtered totals of the attempt log (storage/log-buckets.ts): per webhook, the rows by status and event at four
+// levels (all time, day, hour, minute; bucket = the level's start in epoch ms), kept in code by the queue's
+// writers (queue/log-counts.ts), never by triggers. Filled here from the rows already there. On SQLite the
+// table is its primary key (WITHOUT ROWID), so a bucket range is one contiguous read. No foreign key: on
+// PostgreSQL its KEY SHARE lock on the webhook row would join the hot webhook row's lock traffic.
+export const LOG_COUNT_LEVELS: ReadonlyArray<readonly [level: number, widthMs: number | null]> = [
+  [0, null],
+  [1, 86_400_000],
+  [2, 3_600_000],
+  [3, 60_000],
+];
+
+/** The statements that count `logs` into log_counts (empty before), optionally for one webhook (`$webhook`). */
+export function logCountsFillSql(forOneWebhook: boolean, parameter = "?"): string[] {
+  return LOG_COUNT_LEVELS.map(([level, width]) => {
+    // Floored also before 1970 (% truncates toward zero in both databases), as log-buckets.ts floors.
+    const bucket = width === null ? "0" : `created_at - ((created_at % ${width}) + ${width}) % ${width}`;
+    const where = forOneWebhook ? ` WHERE webhook_id = ${parameter}` : "";
+    return (
+      `INSERT INTO log_counts (webhook_id, level, bucket, status, event, n) ` +
+      `SELECT webhook_id, ${level} AS level, ${bucket} AS bucket, status, event, count(*) AS n FROM logs${where} ` +
+      `GROUP BY webhook_id, ${width === null ? "" : `${bucket}, `}status, event`
+    );
+  });
+}
+
+function logCounts(dialect: Dialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      let table = db.schema
+        .createTable("log_counts")
+        .ifNotExists()
+        .addColumn("webhook_id", "text", (c) => c.notNull())
+        .addColumn("level", "integer", (c) => c.notNull())
+        .addColumn("bucket", "bigint", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("event", "text", (c) => c.notNull())
+        .addColumn("n", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("log_counts_pkey", ["webhook_id", "level", "bucket", "status", "event"]);
+      if (dialect === "sqlite") table = table.modifyEnd(sql`WITHOUT ROWID`);
+      await table.execute();
+      // Safe to run again: a run that stopped before Kysely's record counts from scratch.
+      await sql`DELETE FROM log_counts`.execute(db);
+      for (const statement of logCountsFillSql(false)) await sql.raw(statement).execute(db);
+    },
+    async down(db: AnyDb) {
+      await db.schema.dropTable("log_counts").execute();
+    },
+  };
+}
+
 /** Ordered by name: Kysely runs them in alphabetical order. Some steps differ by database (0003). */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -353,6 +404,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0004_log_filters": logFilters,
     "0005_secret_rotation": secretRotation,
     "0006_recovery": recovery,
+    "0007_log_counts": logCounts(dialect),
   };
 }
 

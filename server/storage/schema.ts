@@ -134,6 +134,18 @@ export interface LogTable {
   created_at: Millis;
 }
 
+/** Log rows of a webhook by status and event in one time bucket (migration 0007, storage/log-buckets.ts). */
+export interface LogCountTable {
+  webhook_id: string;
+  /** 0 all time (bucket 0), 1 day, 2 hour, 3 minute. */
+  level: number;
+  /** The bucket's start, epoch ms. */
+  bucket: Millis;
+  status: LogStatus;
+  event: string;
+  n: number;
+}
+
 export interface Schema {
   environments: EnvironmentTable;
   agents: AgentTable;
@@ -142,4 +154,5 @@ export interface Schema {
   events: EventTable;
   deliveries: DeliveryTable;
   logs: LogTable;
+  log_counts: LogCountTable;
 }

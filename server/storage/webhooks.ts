@@ -1,15 +1,16 @@
 // Webhook configurations of an owner: an agent or a campaign (owner.ts), on one table. Deletion is soft (deleted_at) so that delivery and log rows keep
 // their parent; a deleted webhook is invisible to every read here.
 import { sql } from "kysely";
-import type { Selectable, Updateable } from "kysely";
+import type { Kysely, Selectable, Updateable } from "kysely";
 import type { Database } from "./db.js";
 import { inTransaction } from "./db.js";
 import { cancelQueuedDeliveries } from "./queue/cancel.js";
 import { fromDbBoolean, fromJsonText, fromNullableJsonText, toDbBoolean, toJsonText } from "./dialect.js";
 import { newId } from "./ids.js";
-import { campaignOwner, ownerColumn, ownerOfRow } from "./owner.js";
+import { agentOwner, campaignOwner, ownerColumn, ownerOfRow } from "./owner.js";
 import type { Owner } from "./owner.js";
-import type { WebhookTable } from "./schema.js";
+import { prepare } from "./prepared.js";
+import type { Schema, WebhookTable } from "./schema.js";
 
 export type HttpMethod = "POST" | "PUT" | "PATCH";
 export type AuthorizationScheme = "none" | "bearer" | "basic" | "api_key" | "custom";
@@ -147,9 +148,24 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /** The owner's webhooks that are not deleted. */
-function visibleWebhooks(database: Database, owner: Owner) {
-  return database.db.selectFrom("webhooks").selectAll().where(ownerColumn(owner), "=", owner.id).where("deleted_at", "is", null);
+function visibleWebhooks(db: Kysely<Schema>, owner: Owner) {
+  return db.selectFrom("webhooks").selectAll().where(ownerColumn(owner), "=", owner.id).where("deleted_at", "is", null);
 }
+
+/** Every column of a new webhook row: one statement whatever the input (defaults are filled in here). */
+type NewWebhookRow = Omit<WebhookRow, "consecutive_failures" | "logs_total" | "previous_secret" | "previous_secret_expires_at">;
+
+const NEW_WEBHOOK_COLUMNS = [
+  "id", "agent_id", "campaign_id", "name", "webhook_url", "webhook_secret", "events", "timeout", "max_retries", "enabled",
+  "include_call_events", "created_at", "updated_at", "deleted_at", "http_method", "authorization_scheme",
+  "authorization_credentials", "custom_headers", "payload_templates",
+] as const satisfies ReadonlyArray<keyof NewWebhookRow>;
+
+const insertWebhook = prepare((db, v: NewWebhookRow) =>
+  db
+    .insertInto("webhooks")
+    .values(Object.fromEntries(NEW_WEBHOOK_COLUMNS.map((column) => [column, v[column]])) as NewWebhookRow),
+);
 
 export async function createWebhook(
   database: Database,
@@ -158,33 +174,72 @@ export async function createWebhook(
   options: { now?: number } = {},
 ): Promise<Webhook> {
   const now = options.now ?? Date.now();
+  const delivery: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) };
+  const id = newId(now);
+  const credentials = delivery.authorizationCredentials === null ? null : toJsonText(delivery.authorizationCredentials);
+  const customHeaders = toJsonText(delivery.customHeaders);
+  const payloadTemplates = toJsonText(delivery.payloadTemplates);
+  await insertWebhook(database, {
+    id,
+    agent_id: owner.kind === "agent" ? owner.id : null,
+    campaign_id: owner.kind === "campaign" ? owner.id : null,
+    name: input.name,
+    webhook_url: input.webhookUrl,
+    webhook_secret: input.webhookSecret,
+    events: toJsonText(input.events),
+    timeout: input.timeout,
+    max_retries: input.maxRetries,
+    enabled: toDbBoolean(database, input.enabled),
+    include_call_events: toDbBoolean(database, input.includeCallEvents ?? false),
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    http_method: delivery.httpMethod,
+    authorization_scheme: delivery.authorizationScheme,
+    authorization_credentials: credentials,
+    custom_headers: customHeaders,
+    payload_templates: payloadTemplates,
+  });
+  // The row as inserted, not read back: the columns the INSERT leaves out start at their defaults. The
+  // options are read from the JSON written (short; and nothing shared with the input or the defaults).
+  return {
+    id,
+    owner: owner.kind === "agent" ? agentOwner(owner.id) : campaignOwner(owner.id),
+    name: input.name,
+    webhookUrl: input.webhookUrl,
+    webhookSecret: input.webhookSecret,
+    events: [...input.events],
+    timeout: input.timeout,
+    maxRetries: input.maxRetries,
+    enabled: input.enabled,
+    includeCallEvents: input.includeCallEvents ?? false,
+    consecutiveFailures: 0,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    httpMethod: delivery.httpMethod,
+    authorizationScheme: delivery.authorizationScheme,
+    authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(credentials),
+    customHeaders: fromJsonText<CustomHeader[]>(customHeaders),
+    payloadTemplates: fromJsonText<Record<string, unknown>>(payloadTemplates),
+  };
+}
+
+/** How many webhooks the owner has (deleted ones aside): what its list shows. */
+export async function countWebhooks(database: Database, owner: Owner): Promise<number> {
   const row = await database.db
-    .insertInto("webhooks")
-    .values({
-      id: newId(now),
-      agent_id: owner.kind === "agent" ? owner.id : null,
-      campaign_id: owner.kind === "campaign" ? owner.id : null,
-      name: input.name,
-      webhook_url: input.webhookUrl,
-      webhook_secret: input.webhookSecret,
-      events: toJsonText(input.events),
-      timeout: input.timeout,
-      max_retries: input.maxRetries,
-      enabled: toDbBoolean(database, input.enabled),
-      include_call_events: toDbBoolean(database, input.includeCallEvents ?? false),
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-      ...deliveryOptionColumns({ ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) }),
-    })
-    .returningAll()
+    .selectFrom("webhooks")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .where(ownerColumn(owner), "=", owner.id)
+    .where("deleted_at", "is", null)
     .executeTakeFirstOrThrow();
-  return toWebhook(row);
+  return Number(row.n);
 }
 
 /** Oldest first. */
 export async function listWebhooks(database: Database, owner: Owner): Promise<Webhook[]> {
-  const rows = await visibleWebhooks(database, owner).orderBy("created_at").orderBy("id").execute();
+  const rows = await visibleWebhooks(database.db, owner).orderBy("created_at").orderBy("id").execute();
   return rows.map(toWebhook);
 }
 
@@ -208,12 +263,18 @@ export async function listCallEventWebhooks(database: Database, campaignId: stri
 }
 
 function enabledWebhooks(database: Database, owner: Owner) {
-  return visibleWebhooks(database, owner).where("enabled", "=", toDbBoolean(database, true));
+  return visibleWebhooks(database.db, owner).where("enabled", "=", toDbBoolean(database, true));
 }
 
+// Every request on a webhook's path reads it (resources.ts): compiled once per owner kind.
+const findByOwner = {
+  agent: prepare((db, v: { ownerId: string; webhookId: string }) => visibleWebhooks(db, agentOwner(v.ownerId)).where("id", "=", v.webhookId)),
+  campaign: prepare((db, v: { ownerId: string; webhookId: string }) => visibleWebhooks(db, campaignOwner(v.ownerId)).where("id", "=", v.webhookId)),
+};
+
 export async function findWebhook(database: Database, owner: Owner, webhookId: string): Promise<Webhook | undefined> {
-  const row = await visibleWebhooks(database, owner).where("id", "=", webhookId).executeTakeFirst();
-  return row === undefined ? undefined : toWebhook(row);
+  const { rows } = await findByOwner[owner.kind](database, { ownerId: owner.id, webhookId });
+  return rows[0] === undefined ? undefined : toWebhook(rows[0]);
 }
 
 /**

@@ -131,6 +131,9 @@ describe.each(["sqlite", "postgres"] as const)("the CLI on %s", (dialect) => {
     expect(await usageError("campaign", "create", "--environment", env.id, "--name", "x", "--agent", foreign.id)).toBe(`no agent ${foreign.id} in environment ${env.id}`);
     expect(await usageError("campaign", "create", "--environment", "env_nope", "--name", "x")).toBe("no environment env_nope");
     expect(await usageError("campaign", "create", "--environment", env.id)).toBe("--name is required");
+    // Names are delivered (a test delivery's agent_name, a template's campaign.name): one line, at most 255.
+    expect(await usageError("campaign", "create", "--environment", env.id, "--name", "n".repeat(256))).toBe("--name must be one line of at most 255 characters");
+    expect(await usageError("agent", "create", "--environment", env.id, "--name", "two\nlines")).toBe("--name must be one line of at most 255 characters");
     expect(await json("campaign", "list", "--environment", env.id)).toEqual([]);
   });
 

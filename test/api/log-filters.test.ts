@@ -1,11 +1,11 @@
 // The attempt log's filters (status, event, since, until) on both log listings, on SQLite and PostgreSQL:
 // each filter at and past its boundaries, combinations, and pagination totals that count the matching rows.
-// Rows are written straight into the logs table (with logs_total kept right), so statuses, events and
+// Rows are written straight into the logs table (with logs_total and log_counts kept right), so statuses, events and
 // creation times are exactly those the assertions name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inTransaction } from "../../server/storage/db.js";
 import { newId } from "../../server/storage/ids.js";
-import { addToLogTotals } from "../../server/storage/queue/webhook-counters.js";
+import { LogCountDeltas, recordLogChanges } from "../../server/storage/queue/log-counts.js";
 import type { LogStatus } from "../../server/storage/schema.js";
 import { toApiTimestamp } from "../../server/storage/time.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -30,7 +30,9 @@ function fixture(start: number, events: readonly string[]): Row[] {
 
 async function insertRows(t: TestServer, webhookId: string, rows: Row[]): Promise<void> {
   await inTransaction(t.server.database, async (tx) => {
+    const counts = new LogCountDeltas();
     for (const row of rows) {
+      counts.add({ webhook_id: webhookId, event: row.event, created_at: row.at }, row.status);
       await tx.db
         .insertInto("logs")
         .values({
@@ -51,7 +53,7 @@ async function insertRows(t: TestServer, webhookId: string, rows: Row[]): Promis
         })
         .execute();
     }
-    await addToLogTotals(tx, new Map([[webhookId, rows.length]]));
+    await recordLogChanges(tx, counts);
   });
 }
 

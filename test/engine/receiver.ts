@@ -60,6 +60,8 @@ export interface Receiver {
   respond(...replies: Reply[]): void;
   /** Requests to `path` (default "/hook"). */
   requestsTo(path?: string): RecordedRequest[];
+  /** The most requests open at once: arrived and not yet answered (or hung up on). */
+  readonly maxOpen: number;
   /** webhook-id header → number of requests that carried it. */
   countsById(): Map<string, number>;
   /** Resolves when at least `count` requests have arrived; rejects after `timeoutMs`. */
@@ -76,6 +78,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const waiters = new Set<() => void>();
   let script: Reply[] = [200];
   let closed = false;
+  let open = 0;
+  let maxOpen = 0;
 
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -94,6 +98,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
+      maxOpen = Math.max(maxOpen, ++open);
+      res.once("close", () => open--);
       const raw = Buffer.concat(chunks);
       requests.push({
         method: req.method ?? "",
@@ -156,6 +162,9 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     origin,
     url: `${origin}/hook`,
     requests,
+    get maxOpen() {
+      return maxOpen;
+    },
     respond(...replies) {
       if (replies.length === 0) throw new Error("respond() needs at least one reply");
       script = replies;

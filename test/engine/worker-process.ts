@@ -3,6 +3,9 @@
 // TALKOVER_ALLOW_PRIVATE_TARGETS, WORKER_CONCURRENCY, WORKER_LEASE_MS, …) plus, for the tests only:
 //   WORKER_OWNER      the worker's owner name, also sent as `x-test-worker` on every delivery so the test
 //                     can tell which process delivered what
+//   TEST_HOLD_SENDS   "true": the worker's attempts never leave the process (each send waits forever), so
+//                     the process can be killed with deliveries it holds and never sent
+// WORKER_POLL_INTERVAL_MS applies only when set (default here 50 ms, for quick tests).
 // Prints one JSON line `{"url": …, "owner": …}` on stdout once it listens; logs go to stderr.
 import { pino } from "pino";
 import { loadConfig } from "../../server/config.js";
@@ -14,14 +17,15 @@ const config = loadConfig();
 const owner = process.env.WORKER_OWNER || `worker-${process.pid}`;
 
 const base = createSender({ allowPrivateTargets: config.allowPrivateTargets });
+const hold = process.env.TEST_HOLD_SENDS === "true";
 const sender: Sender = {
-  send: (request) => base.send({ ...request, headers: { ...request.headers, "x-test-worker": owner } }),
+  send: (request) => (hold ? new Promise(() => {}) : base.send({ ...request, headers: { ...request.headers, "x-test-worker": owner } })),
   close: () => base.close(),
 };
 
 const running = await startServer(config, {
   logger: createLogger(config.logLevel, pino.destination(2)),
-  engine: { sender, worker: { owner, pollIntervalMs: 50 } },
+  engine: { sender, worker: { owner, pollIntervalMs: process.env.WORKER_POLL_INTERVAL_MS ? config.workerPollIntervalMs : 50 } },
 });
 process.stdout.write(JSON.stringify({ url: running.url, owner }) + "\n");
 

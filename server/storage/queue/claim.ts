@@ -5,6 +5,7 @@ import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText,
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import { signingSecrets } from "../webhooks.js";
+import { LogCountDeltas, writeLogCounts } from "./log-counts.js";
 import type { AuthorizationCredentials, AuthorizationScheme, CustomHeader, HttpMethod } from "../webhooks.js";
 
 export const CANCELLED_WEBHOOK_INACTIVE = "Delivery cancelled: the webhook is disabled or deleted.";
@@ -87,20 +88,9 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "d.id as deliveryId",
         "d.event_id as eventId",
         "d.webhook_id as webhookId",
-        "w.agent_id as agent_id",
-        "w.campaign_id as campaign_id",
-        "w.webhook_url as webhookUrl",
-        "w.webhook_secret as webhookSecret",
-        "w.previous_secret as previousSecret",
-        "w.previous_secret_expires_at as previousSecretExpiresAt",
-        "w.timeout as timeout",
-        "w.max_retries as maxRetries",
+        ...WEBHOOK_SEND_COLUMNS,
         "w.enabled as enabled",
         "w.deleted_at as deletedAt",
-        "w.http_method as httpMethod",
-        "w.authorization_scheme as authorizationScheme",
-        "w.authorization_credentials as authorizationCredentials",
-        "w.custom_headers as customHeaders",
         "l.id as logId",
         "l.event as event",
         "l.attempt as attempt",
@@ -114,30 +104,69 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
       // Normally cancelled by the disable/delete itself; this covers an event recorded in the same instant.
       await closeAsCancelled(tx, inactive, CANCELLED_WEBHOOK_INACTIVE, now);
     }
-    return rows
-      .filter((r) => fromDbBoolean(r.enabled) && r.deletedAt === null)
-      .map(
-        (r): ClaimedDelivery => ({
-          deliveryId: r.deliveryId,
-          eventId: r.eventId,
-          webhookId: r.webhookId,
-          webhookOwner: ownerOfRow(r),
-          event: r.event,
-          logId: r.logId,
-          attempt: r.attempt,
-          payload: r.payload,
-          webhookUrl: r.webhookUrl,
-          webhookSecrets: signingSecrets(r, now),
-          timeout: r.timeout,
-          maxRetries: r.maxRetries,
-          leaseExpiresAt,
-          httpMethod: r.httpMethod as HttpMethod,
-          authorizationScheme: r.authorizationScheme as AuthorizationScheme,
-          authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(r.authorizationCredentials),
-          customHeaders: fromJsonText<CustomHeader[]>(r.customHeaders),
-        }),
-      );
+    return rows.filter((r) => fromDbBoolean(r.enabled) && r.deletedAt === null).map((r) => toClaimedDelivery(r, r, now, leaseExpiresAt));
   });
+}
+
+/**
+ * The webhook's columns that sending needs (table alias `w`): the claim reads them with its deliveries, and
+ * the intake reads them when it hands the deliveries it records over to its worker (record-events.ts).
+ */
+export const WEBHOOK_SEND_COLUMNS = [
+  "w.agent_id as agent_id",
+  "w.campaign_id as campaign_id",
+  "w.webhook_url as webhookUrl",
+  "w.webhook_secret as webhookSecret",
+  "w.previous_secret as previousSecret",
+  "w.previous_secret_expires_at as previousSecretExpiresAt",
+  "w.timeout as timeout",
+  "w.max_retries as maxRetries",
+  "w.http_method as httpMethod",
+  "w.authorization_scheme as authorizationScheme",
+  "w.authorization_credentials as authorizationCredentials",
+  "w.custom_headers as customHeaders",
+] as const;
+
+/** A webhook row as WEBHOOK_SEND_COLUMNS reads it. */
+export interface WebhookSendRow {
+  agent_id: string | null;
+  campaign_id: string | null;
+  webhookUrl: string;
+  webhookSecret: string | null;
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  timeout: number;
+  maxRetries: number;
+  httpMethod: string;
+  authorizationScheme: string;
+  authorizationCredentials: string | null;
+  customHeaders: string;
+}
+
+/** The attempt's own part of a ClaimedDelivery: its delivery, log row and body. */
+export type AttemptOf = Pick<ClaimedDelivery, "deliveryId" | "eventId" | "webhookId" | "event" | "logId" | "attempt" | "payload">;
+
+/** A leased delivery, ready to send: the attempt and its webhook as read under the lease at `now`. */
+export function toClaimedDelivery(attempt: AttemptOf, w: WebhookSendRow, now: number, leaseExpiresAt: number): ClaimedDelivery {
+  return {
+    deliveryId: attempt.deliveryId,
+    eventId: attempt.eventId,
+    webhookId: attempt.webhookId,
+    webhookOwner: ownerOfRow(w),
+    event: attempt.event,
+    logId: attempt.logId,
+    attempt: attempt.attempt,
+    payload: attempt.payload,
+    webhookUrl: w.webhookUrl,
+    webhookSecrets: signingSecrets(w, now),
+    timeout: w.timeout,
+    maxRetries: w.maxRetries,
+    leaseExpiresAt,
+    httpMethod: w.httpMethod as HttpMethod,
+    authorizationScheme: w.authorizationScheme as AuthorizationScheme,
+    authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(w.authorizationCredentials),
+    customHeaders: fromJsonText<CustomHeader[]>(w.customHeaders),
+  };
 }
 
 async function closeAsCancelled(
@@ -146,15 +175,21 @@ async function closeAsCancelled(
   reason: string,
   now: number,
 ): Promise<void> {
-  await tx.db
+  const closed = await tx.db
     .updateTable("logs")
     .set({ status: "failed", error: reason })
     .where("id", "in", deliveries.map((d) => d.logId))
     .where("status", "=", "pending")
+    .returning(["webhook_id", "event", "created_at"])
     .execute();
   await tx.db
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_owner: null, lease_expires_at: null, updated_at: now })
     .where("id", "in", deliveries.map((d) => d.deliveryId))
     .execute();
+  // Last in the claim, without the webhook's lock (see log-counts.ts: a disable holding it may be waiting
+  // on these very deliveries).
+  const counts = new LogCountDeltas();
+  for (const row of closed) counts.move(row, "pending", "failed");
+  await writeLogCounts(tx, counts);
 }

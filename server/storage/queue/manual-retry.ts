@@ -7,7 +7,7 @@ import { forUpdate } from "../dialect.js";
 import { newId } from "../ids.js";
 import type { DeliveryStatus } from "../schema.js";
 import { queueNextAttempts } from "./pending-log-row.js";
-import { addToLogTotals } from "./webhook-counters.js";
+import { LogCountDeltas, recordLogChanges } from "./log-counts.js";
 
 const REOPEN_DELIVERIES =
   "UPDATE deliveries SET status = 'pending', next_attempt_at = r.now, current_log_id = r.log_id, " +
@@ -26,7 +26,8 @@ export async function reopenDeliveries(
 ): Promise<string[]> {
   if (deliveries.length === 0) return [];
   const reopened = deliveries.map((d) => ({ ...d, logId: newId(now) }));
-  await queueNextAttempts(tx, reopened.map((d) => ({ id: d.logId, previousId: d.currentLogId })), now);
+  const counts = new LogCountDeltas();
+  await queueNextAttempts(tx, reopened.map((d) => ({ id: d.logId, previousId: d.currentLogId })), now, counts);
   await executeWithValues(
     tx,
     {
@@ -40,8 +41,8 @@ export async function reopenDeliveries(
     },
     REOPEN_DELIVERIES,
   );
-  // The webhook row last (see webhook-counters.ts).
-  await addToLogTotals(tx, new Map([[webhookId, reopened.length]]));
+  // The webhook row last (see webhook-counters.ts), then the counts under its lock.
+  await recordLogChanges(tx, counts);
   return reopened.map((d) => d.logId);
 }
 

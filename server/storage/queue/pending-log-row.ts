@@ -3,19 +3,26 @@
 import { executeWithValues } from "../bulk.js";
 import type { Database } from "../db.js";
 import type { LogTable } from "../schema.js";
+import type { CountedLogRow, LogCountDeltas } from "./log-counts.js";
 
 const QUEUE_NEXT_ATTEMPTS =
   "INSERT INTO logs (id, webhook_id, delivery_id, event, attempt, status, request_payload, created_at) " +
   "SELECT n.id, p.webhook_id, p.delivery_id, p.event, p.attempt + 1, 'pending', p.request_payload, n.created_at " +
-  "FROM n JOIN logs p ON p.id = n.previous_id";
+  "FROM n JOIN logs p ON p.id = n.previous_id RETURNING webhook_id, event, created_at";
 
 /**
  * Inserts, for each (id, previousId), the pending row `id` of the attempt after `previousId`: same webhook,
  * delivery, event and request_payload, `attempt` + 1. One statement; the payloads never leave the database.
+ * The rows inserted are added to `counts` (the caller writes them, with logs_total).
  */
-export async function queueNextAttempts(tx: Database, rows: ReadonlyArray<{ id: string; previousId: string }>, now: number): Promise<void> {
+export async function queueNextAttempts(
+  tx: Database,
+  rows: ReadonlyArray<{ id: string; previousId: string }>,
+  now: number,
+  counts: LogCountDeltas,
+): Promise<void> {
   if (rows.length === 0) return;
-  await executeWithValues(
+  const inserted = await executeWithValues(
     tx,
     {
       name: "n",
@@ -28,6 +35,7 @@ export async function queueNextAttempts(tx: Database, rows: ReadonlyArray<{ id: 
     },
     QUEUE_NEXT_ATTEMPTS,
   );
+  for (const row of inserted.rows as CountedLogRow[]) counts.add(row, "pending");
 }
 
 export function pendingLogRow(

@@ -4,7 +4,8 @@ import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdateSkipLocked, preferOrderedIndexScans } from "../dialect.js";
 import { firstIdAt } from "../ids.js";
-import { addToLogTotals, countByWebhook } from "./webhook-counters.js";
+import type { LogStatus } from "../schema.js";
+import { LogCountDeltas, recordLogChanges, type CountedLogRow } from "./log-counts.js";
 
 export interface Purged {
   logs: number;
@@ -54,9 +55,11 @@ export async function purgeBefore(database: Database, cutoffMs: number, batchSiz
         .orderBy("id")
         .limit(batchSize),
     );
-    const logs = await tx.db.deleteFrom("logs").where("id", "in", oldLogs).returning("webhook_id").execute();
-    // The webhook rows last (see webhook-counters.ts).
-    await addToLogTotals(tx, countByWebhook(logs, -1));
+    const logs = await tx.db.deleteFrom("logs").where("id", "in", oldLogs).returning(["webhook_id", "event", "created_at", "status"]).execute();
+    // The webhook rows last (see webhook-counters.ts), then the counts, dropping the buckets emptied.
+    const counts = new LogCountDeltas();
+    for (const row of logs as Array<CountedLogRow & { status: LogStatus }>) counts.add(row, row.status, -1);
+    await recordLogChanges(tx, counts, { dropEmpty: true });
     return { logs: logs.length, deliveries: Number(deliveries.numDeletedRows), events: Number(events.numDeletedRows) };
   });
 }

@@ -6,13 +6,17 @@ import { inTransaction } from "../db.js";
 import { forUpdate, fromDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
 import type { AttemptResult } from "../logs.js";
+import type { LogStatus } from "../schema.js";
+import { LogCountDeltas, writeLogCounts, type CountedLogRow } from "./log-counts.js";
 import { queueNextAttempts } from "./pending-log-row.js";
 import { lockWebhooksInOrder } from "./webhook-counters.js";
 
 const CLOSE_ATTEMPTS =
   "UPDATE logs SET status = r.status, http_status = r.http_status, response_body = r.response_body, " +
   "response_headers = r.response_headers, error = r.error, duration_ms = r.duration_ms, delivered_at = r.delivered_at " +
-  "FROM r WHERE logs.id = r.id";
+  // Only a pending row is closed (a leased delivery's current row always is): its old status is then known,
+  // and the rows returned are exactly those whose counts move (pending → the outcome).
+  "FROM r WHERE logs.id = r.id AND logs.status = 'pending' RETURNING logs.webhook_id, logs.event, logs.created_at, logs.status";
 
 const MOVE_DELIVERIES =
   "UPDATE deliveries SET status = t.status, attempts = deliveries.attempts + 1, " +
@@ -108,7 +112,8 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
     if (applied.length === 0) return { recorded: [], skipped };
 
     // 1. The attempts' own log rows.
-    await executeWithValues(
+    const counts = new LogCountDeltas();
+    const closed = await executeWithValues(
       tx,
       {
         name: "r",
@@ -135,6 +140,7 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
       },
       CLOSE_ATTEMPTS,
     );
+    for (const row of closed.rows as Array<CountedLogRow & { status: LogStatus }>) counts.move(row, "pending", row.status);
 
     // 2. The next attempts' pending rows, copying event and request_payload from the row just closed.
     const retries = applied.filter((o) => o.nextLogId !== null);
@@ -142,6 +148,7 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
       tx,
       retries.map((o) => ({ id: o.nextLogId!, previousId: o.logId })),
       now,
+      counts,
     );
 
     // 3. The deliveries: rescheduled or finished, lease released either way.
@@ -195,6 +202,8 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
       },
       UPDATE_WEBHOOK_COUNTERS,
     );
+    // 5. The filtered counts, under the webhook rows' locks just taken.
+    await writeLogCounts(tx, counts);
 
     return { recorded: applied.map((o) => o.deliveryId), skipped };
   });

@@ -1,5 +1,7 @@
 // Intake: an event and, for each active webhook it goes to, a pending delivery due now and the log row of
 // its first attempt. Many events go in one transaction (the intake's group commit calls this with a batch).
+// The handoff: when the process that records the events runs a worker with free slots, up to that many of
+// the deliveries are written already leased to it, as a claim would lease them, and returned ready to send.
 import type { Insertable } from "kysely";
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
@@ -8,8 +10,9 @@ import { newId } from "../ids.js";
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import type { DeliveryTable, LogTable } from "../schema.js";
+import { toClaimedDelivery, WEBHOOK_SEND_COLUMNS, type ClaimedDelivery, type WebhookSendRow } from "./claim.js";
 import { pendingLogRow } from "./pending-log-row.js";
-import { addToLogTotals } from "./webhook-counters.js";
+import { LogCountDeltas, recordLogChanges } from "./log-counts.js";
 
 export interface DeliveryIds {
   eventId: string;
@@ -47,6 +50,22 @@ export interface RecordedEvent {
   /** True when the idempotency key had been seen: nothing was written and eventId is the first event's. */
   replayed: boolean;
   deliveries: DeliveryIds[];
+  /** Those of its deliveries written leased to the handoff's worker (none without a HandoffLease). */
+  handedOver: ClaimedDelivery[];
+}
+
+/**
+ * The handoff: deliveries to write already leased to a worker of this process, so that it sends them
+ * without a claim. The lease is the one a claim at `now` would take (owner, expiry now + leaseMs, and
+ * next_attempt_at moved to the expiry): if the process dies, the lease runs out and any worker claims them.
+ */
+export interface HandoffLease {
+  owner: string;
+  /** The worker's clock when the transaction starts. Only deliveries due by then are leased. */
+  now: number;
+  leaseMs: number;
+  /** Deliveries leased at most (the worker's free slots); the others stay unleased, for a claim. */
+  limit: number;
 }
 
 /**
@@ -57,7 +76,7 @@ export interface RecordedEvent {
  * is how the intake keeps up under load (group commit): the webhook check and the delivery, log and counter
  * writes are a few statements for the whole batch.
  */
-export async function recordEvents(database: Database, inputs: readonly RecordEventInput[]): Promise<RecordedEvent[]> {
+export async function recordEvents(database: Database, inputs: readonly RecordEventInput[], handoff?: HandoffLease): Promise<RecordedEvent[]> {
   if (inputs.length === 0) return [];
   return inTransaction(database, async (tx) => {
     const results: RecordedEvent[] = [];
@@ -94,10 +113,10 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
         let first = tx.db.selectFrom("events").select("id").where("idempotency_key", "=", key);
         first = source.kind === "agent" ? first.where("agent_id", "=", source.id) : first.where("campaign_id", "=", source.id).where("agent_id", "is", null);
         const existing = await first.executeTakeFirstOrThrow();
-        results.push({ eventId: existing.id, deliveriesQueued: 0, replayed: true, deliveries: [] });
+        results.push({ eventId: existing.id, deliveriesQueued: 0, replayed: true, deliveries: [], handedOver: [] });
         continue;
       }
-      const result: RecordedEvent = { eventId, deliveriesQueued: 0, replayed: false, deliveries: [] };
+      const result: RecordedEvent = { eventId, deliveriesQueued: 0, replayed: false, deliveries: [], handedOver: [] };
       results.push(result);
       accepted.push({ input, eventId, now, result });
     }
@@ -105,26 +124,34 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
     const requested = [...new Set(accepted.flatMap(({ input }) => input.webhookIds))];
     if (requested.length === 0) return results;
     // Read without a lock: the webhook rows are locked only by the counter update at the very end, to
-    // keep that hot lock short. A webhook disabled in between gets a delivery that the claim cancels.
-    const active = new Map<string, Owner>();
+    // keep that hot lock short. A webhook disabled in between gets a delivery that the claim cancels (or,
+    // handed over, one attempt that its outcome ends, as for an attempt in flight when a webhook is disabled).
+    // What sending needs is read here too, for the handoff: the webhook as it is in this transaction.
+    const active = new Map<string, { owner: Owner; row: WebhookSendRow }>();
     for (let i = 0; i < requested.length; i += IN_LIST_CHUNK) {
       const rows = await tx.db
-        .selectFrom("webhooks")
-        .select(["id", "agent_id", "campaign_id"])
-        .where("id", "in", requested.slice(i, i + IN_LIST_CHUNK))
-        .where("enabled", "=", toDbBoolean(tx, true))
-        .where("deleted_at", "is", null)
+        .selectFrom("webhooks as w")
+        .select(["w.id as id", ...WEBHOOK_SEND_COLUMNS])
+        .where("w.id", "in", requested.slice(i, i + IN_LIST_CHUNK))
+        .where("w.enabled", "=", toDbBoolean(tx, true))
+        .where("w.deleted_at", "is", null)
         .execute();
-      for (const row of rows) active.set(row.id, ownerOfRow(row));
+      for (const row of rows) active.set(row.id, { owner: ownerOfRow(row), row });
     }
 
     const deliveryRows: Insertable<DeliveryTable>[] = [];
     const logRows: LogTable[] = [];
-    const totals = new Map<string, number>();
+    const counts = new LogCountDeltas();
+    const leaseExpiresAt = handoff === undefined ? null : handoff.now + handoff.leaseMs;
+    let leases = handoff?.limit ?? 0;
     for (const { input, eventId, now, result } of accepted) {
       for (const webhookId of new Set(input.webhookIds)) {
-        if (!goesTo(input, active.get(webhookId))) continue;
+        const webhook = active.get(webhookId);
+        if (!goesTo(input, webhook?.owner)) continue;
         const ids: DeliveryIds = { eventId, deliveryId: newId(now), webhookId, logId: newId(now) };
+        const payload = input.buildPayload(ids);
+        // Handed over: due by the handoff's now (never one due later) and within the worker's free slots.
+        const leased = leaseExpiresAt !== null && leases > 0 && now <= handoff!.now;
         result.deliveries.push(ids);
         deliveryRows.push({
           id: ids.deliveryId,
@@ -132,15 +159,21 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
           webhook_id: webhookId,
           status: "pending",
           attempts: 0,
-          next_attempt_at: now,
-          lease_owner: null,
-          lease_expires_at: null,
+          next_attempt_at: leased ? leaseExpiresAt : now,
+          lease_owner: leased ? handoff!.owner : null,
+          lease_expires_at: leased ? leaseExpiresAt : null,
           current_log_id: ids.logId,
           created_at: now,
           updated_at: now,
         });
-        logRows.push(pendingLogRow(ids, input.event, 1, input.buildPayload(ids), now));
-        totals.set(webhookId, (totals.get(webhookId) ?? 0) + 1);
+        const row = pendingLogRow(ids, input.event, 1, payload, now);
+        logRows.push(row);
+        counts.add(row, "pending");
+        if (leased) {
+          leases--;
+          const attempt = { ...ids, event: input.event, attempt: 1, payload };
+          result.handedOver.push(toClaimedDelivery(attempt, webhook!.row, handoff!.now, leaseExpiresAt));
+        }
       }
       result.deliveriesQueued = result.deliveries.length;
     }
@@ -149,7 +182,7 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
       await tx.db.insertInto("deliveries").values(deliveryRows.slice(i, i + INSERT_CHUNK)).execute();
       await tx.db.insertInto("logs").values(logRows.slice(i, i + INSERT_CHUNK)).execute();
     }
-    await addToLogTotals(tx, totals);
+    await recordLogChanges(tx, counts);
     return results;
   });
 }

@@ -1,5 +1,6 @@
 // The webhooks' counters, kept by the queue operations that change what they count: logs_total (the row
-// count that pagination's `total` reads in one lookup) and, in record-attempts, consecutive_failures.
+// count that pagination's `total` reads in one lookup) and, in record-attempts, consecutive_failures. The
+// filtered counts (log_counts) are written right after, under the same locks: log-counts.ts.
 //
 // Locks on PostgreSQL: the webhook rows are hot (every batch bumps their counters), so writers lock them
 // last, in id order, just before commit: deliveries → logs → webhooks.
@@ -28,10 +29,4 @@ export async function addToLogTotals(tx: Database, deltas: ReadonlyMap<string, n
     { name: "d", columns: [["webhook_id", "text"], ["delta", "integer"]], rows },
     "UPDATE webhooks SET logs_total = webhooks.logs_total + d.delta FROM d WHERE webhooks.id = d.webhook_id",
   );
-}
-
-export function countByWebhook(rows: Iterable<{ webhook_id: string }>, sign = 1): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const { webhook_id } of rows) counts.set(webhook_id, (counts.get(webhook_id) ?? 0) + sign);
-  return counts;
 }

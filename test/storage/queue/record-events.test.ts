@@ -117,7 +117,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       const { agent, webhook } = await seedWebhook(database);
       const first = await emit(agent.id, [webhook.id], { idempotencyKey: "call-uuid:ended" });
       const again = await emit(agent.id, [webhook.id], { idempotencyKey: "call-uuid:ended", now: T0 + 1000 });
-      expect(again).toEqual({ eventId: first.eventId, deliveriesQueued: 0, replayed: true, deliveries: [] });
+      expect(again).toEqual({ eventId: first.eventId, deliveriesQueued: 0, replayed: true, deliveries: [], handedOver: [] });
       expect(await database.db.selectFrom("deliveries").selectAll().execute()).toHaveLength(1);
       expect(await countLogs(database, webhook.id)).toBe(1);
     });
@@ -193,7 +193,7 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       expect(ofCampaign.replayed).toBe(false);
       expect(ofCampaign.eventId).not.toBe(ofAgent.eventId);
       expect(ofCall).toMatchObject({ eventId: ofAgent.eventId, replayed: true });
-      expect(again).toEqual({ eventId: ofCampaign.eventId, deliveriesQueued: 0, replayed: true, deliveries: [] });
+      expect(again).toEqual({ eventId: ofCampaign.eventId, deliveriesQueued: 0, replayed: true, deliveries: [], handedOver: [] });
       expect(await database.db.selectFrom("events").selectAll().execute()).toHaveLength(2);
     });
 
