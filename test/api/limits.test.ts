@@ -342,6 +342,11 @@ describe.each(DIALECTS)("every limit enforced on %s", (dialect) => {
       expect(response.body.errors[field], response.text).toContain(expectedMessage(limit, spec));
       // Nothing but the field (or its items) is named: the rest of the request was valid.
       expect(Object.keys(response.body.errors).filter((key) => key !== field && !key.startsWith(`${field}.`))).toEqual([]);
+      // Nothing stored: an event refused at the intake leaves no row (its idempotency key is unique per case).
+      if (/^ingest(Campaign)?Event$/.test(slot.operationId) && typeof body?.idempotency_key === "string") {
+        const rows = await t.server.database.db.selectFrom("events").select("id").where("idempotency_key", "=", body.idempotency_key).execute();
+        expect(rows).toEqual([]);
+      }
       return;
     }
     if (needsFailedLog(slot.operationId)) {
