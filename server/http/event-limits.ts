@@ -29,8 +29,9 @@ const codePoints = (s: string) => { let n = 0; for (const _ of s) n++; return n;
 
 function broken(keyword: (typeof LIMIT_KEYWORDS)[number], bound: number, value: unknown): boolean {
   switch (keyword) {
-    case "maxLength": return typeof value === "string" && codePoints(value) > bound;
-    case "minLength": return typeof value === "string" && codePoints(value) < bound;
+    // A string has at most as many code points as UTF-16 units, and at least half as many: most need no count.
+    case "maxLength": return typeof value === "string" && value.length > bound && codePoints(value) > bound;
+    case "minLength": return typeof value === "string" && (value.length < bound || (value.length < 2 * bound && codePoints(value) < bound));
     case "maximum": return typeof value === "number" && value > bound;
     case "minimum": return typeof value === "number" && value < bound;
     case "exclusiveMaximum": return typeof value === "number" && value >= bound;
