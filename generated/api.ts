@@ -2294,7 +2294,12 @@ export interface components {
         /** @description An event of a campaign from Talkover's campaign platform. */
         CampaignEventIntake: {
             event: components["schemas"]["CampaignEventType"];
-            /** @description The event's data, delivered as the body's `data` (see **Campaign webhook events**). */
+            /**
+             * @description The event's data, delivered as the body's `data` (see **Campaign webhook events**). Checked against the
+             *     limits its event's `data` declares there (lengths, ranges, item and member counts, at any depth): a
+             *     value past one is a 422 naming the field (`data.<path>`), and nothing is stored. Its shape is not
+             *     checked otherwise: fields are optional as declared there, and unknown fields pass where it allows them.
+             */
             data: {
                 [key: string]: unknown;
             };
@@ -2309,7 +2314,13 @@ export interface components {
         /** @description An event from Talkover's call platform. */
         EventIntake: {
             event: components["schemas"]["WebhookEventType"];
-            /** @description The event's data, delivered as the body's `data` (see **Webhook events** for each event's shape). */
+            /**
+             * @description The event's data, delivered as the body's `data` (see **Webhook events** for each event's shape).
+             *     Checked against the limits its event's `data` declares there (lengths, ranges, item and member counts,
+             *     at any depth): a value past one is a 422 naming the field (`data.<path>`, e.g.
+             *     `data.call_id`), and nothing is stored. Its shape is not checked otherwise: fields are
+             *     optional as declared there, and unknown fields pass where it allows them.
+             */
             data: {
                 [key: string]: unknown;
             };

@@ -2,6 +2,7 @@
 import type { IngestResult } from "../delivery/service.js";
 import type { AppContext } from "./context.js";
 import { MESSAGES, notFound, validationFailed } from "./errors.js";
+import { eventLimits } from "./event-limits.js";
 import type { HandlerTable } from "./handler.js";
 
 const accepted = (result: IngestResult) => ({
@@ -13,6 +14,12 @@ const accepted = (result: IngestResult) => ({
 const occurredAt = (iso: string | undefined) => (iso === undefined ? undefined : Date.parse(iso));
 
 export function internalHandlers(ctx: AppContext) {
+  const limits = eventLimits(ctx.spec);
+  /** A value of the event's data past a limit its `webhooks:` entry declares is a 422: nothing is stored. */
+  const checkData = (kind: "agent" | "campaign", event: string, data: unknown) => {
+    const errors = limits.check(kind, event, data);
+    if (errors) throw validationFailed(errors);
+  };
   return {
     async ingestEvent(req, res) {
       const agentId = req.params.agent_id;
@@ -20,6 +27,7 @@ export function internalHandlers(ctx: AppContext) {
       const agent = await ctx.agents.find(agentId);
       if (!agent) throw notFound(MESSAGES.agentNotFound);
       const { body } = req;
+      checkData("agent", body.event, body.data);
       // A campaign of another environment is answered as one that does not exist: never a leak.
       if (body.campaign_id !== undefined && !(await ctx.campaigns.findInEnvironment(agent.environmentId, body.campaign_id))) {
         throw validationFailed({ campaign_id: ["The selected campaign id is invalid."] });
@@ -39,6 +47,7 @@ export function internalHandlers(ctx: AppContext) {
       const campaign = await ctx.campaigns.find(req.params.campaign_id);
       if (!campaign) throw notFound(MESSAGES.campaignNotFound);
       const { body } = req;
+      checkData("campaign", body.event, body.data);
       const result = await ctx.delivery.ingestCampaignEvent({
         campaign,
         event: body.event,

@@ -55,7 +55,16 @@ function isNameList(spec: ApiSpec, schema: Schema): boolean {
   return branches.length > 0 && branches.every((b) => isNameList(spec, b));
 }
 
-export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly ValidatorError[]): FieldErrors {
+/**
+ * `schemaAt` gives the schema a field was checked against when the request's operation does not hold it (the
+ * event limits of event-limits.ts: a `data` field's schema is in the event's `webhooks:` entry).
+ */
+export function toFieldErrors(
+  spec: ApiSpec,
+  req: Request | undefined,
+  errors: readonly ValidatorError[],
+  schemaAt?: (location: string, field: string) => Schema,
+): FieldErrors {
   const templates = spec.validationMessages;
   const out: FieldErrors = {};
   const add = (field: string, template: string | undefined, values: Record<string, string | number> = {}) => {
@@ -68,7 +77,7 @@ export function toFieldErrors(spec: ApiSpec, req: Request, errors: readonly Vali
     const [, location = "body", ...rest] = error.path.split("/");
     const field = rest.join(".") || location;
     const rule = error.errorCode?.replace(/\.openapi\.validation$/, "");
-    const schema = () => fieldSchema(spec, req, location, field);
+    const schema = () => (schemaAt ? schemaAt(location, field) : req ? fieldSchema(spec, req, location, field) : {});
 
     switch (rule) {
       case undefined: // code-less errors: an unknown query parameter, or one given twice or empty

@@ -1,5 +1,6 @@
-// Every limit openapi.yaml declares on a request input, enforced: generated from the spec itself
-// (test/support/spec-limits.ts), so that a limit added later is tested without anyone writing a test for it.
+// Every limit openapi.yaml declares on a request input, enforced, and those inside each event's data (its
+// `webhooks:` entry) at the intakes: generated from the spec itself (test/support/spec-limits.ts), so that a
+// limit added later is tested without anyone writing a test for it.
 // For each limit, a value AT it is accepted (and, where the server stores it, stored whole: read back from
 // the database, never truncated), and one PAST it is a 422 in the seed's style naming the field (never a
 // 500). The rest of each request is a known valid one: the operation's first example in the spec, pointed at
@@ -7,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MESSAGES } from "../../server/http/errors.js";
-import { loadSpec } from "../../server/spec.js";
+import { loadSpec, webhookEntryKey } from "../../server/spec.js";
 import { createAgent } from "../../server/storage/agents.js";
 import { createCampaign } from "../../server/storage/campaigns.js";
 import { agentOwner, campaignOwner } from "../../server/storage/owner.js";
@@ -32,7 +33,7 @@ const spec = loadSpec();
 const LIMITS = findLimits(spec);
 
 /** The limits the spec has today (openapi.yaml at this commit): the walk must find at least these. */
-const LIMITS_TODAY = 172;
+const LIMITS_TODAY = 253;
 
 type Json = Record<string, any>;
 type Path = (string | number)[];
@@ -122,6 +123,16 @@ function withCompanions(t: TestServer, body: Json, field: Path, path: string): v
   }
   if (top === "custom_headers" && !Array.isArray(body.custom_headers)) body.custom_headers = [{ key: "X-Limits", value: "limits" }];
   if (top === "payload_templates") body.events = [...catalogue(path)];
+}
+
+/**
+ * A field of an intake's `data` is sent in its event: the event named, and the data of the event's delivery
+ * example (its `webhooks:` entry), which is within every limit.
+ */
+function withEvent(body: Json, operationId: string, event: string): void {
+  const key = webhookEntryKey(operationId === "ingestCampaignEvent" ? "campaign" : "agent", event);
+  body.event = event;
+  body.data = structuredClone(spec.document.webhooks[key].post.requestBody.content["application/json"].example.data);
 }
 
 // ─── the resources a path names ─────────────────────────────────────────────────────────────────────────────
@@ -230,6 +241,7 @@ async function send(t: TestServer, receiver: Receiver, { limit, past }: Case) {
   const { path, method } = operations.get(slot.operationId)!;
   const known = slot.location === "path" ? randomUUID() : undefined; // the id a fresh resource would have
   const body = baseBody(slot.operationId, receiver);
+  if (slot.event !== undefined) withEvent(body!, slot.operationId, slot.event);
   if (slot.location === "body") withCompanions(t, body!, slot.field, path);
   const built = valueFor(limit, slot.location === "body" ? get(body, slot.field) : known, past, spec);
   if ("unsupported" in built) throw new Error(`${limitName(limit)}: ${built.unsupported} (list it in UNSUPPORTED)`);
@@ -271,6 +283,15 @@ describe("the limits of openapi.yaml", () => {
       "ingestCampaignEvent path.campaign_id maxLength",
       "createWebhook body.events maxItems",
       "ingestEvent body.occurred_at maxLength",
+      // Inside an event's data (its `webhooks:` entry), at any depth.
+      "ingestEvent body.data.call_id maxLength",
+      "ingestEvent body.data.duration maximum",
+      "ingestEvent body.data.duration minimum",
+      "ingestEvent body.data.error.message maxLength",
+      "ingestCampaignEvent body.data.turns maxItems",
+      "ingestCampaignEvent body.data.turns.0.text maxLength",
+      "ingestCampaignEvent body.data.changed_fields minItems",
+      "ingestCampaignEvent body.data.changed_fields.0 maxLength",
     ]) {
       expect(names.filter((found) => found.startsWith(`${kind} `)), kind).not.toEqual([]);
     }
@@ -300,7 +321,9 @@ describe.each(DIALECTS)("every limit enforced on %s", (dialect) => {
   let receiver: Receiver;
   beforeAll(async () => {
     receiver = await startReceiver();
-    t = await startTestServer(dialect);
+    // The largest body an operator can allow (BODY_LIMIT_BYTES): the limits of an event's data (a transcript of
+    // 10,000 turns, a text of 65,536 characters) are past the default 64 KiB body, and are kept past it too.
+    t = await startTestServer(dialect, { config: { bodyLimitBytes: 10 * 1024 * 1024 } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -319,6 +342,11 @@ describe.each(DIALECTS)("every limit enforced on %s", (dialect) => {
       expect(response.body.errors[field], response.text).toContain(expectedMessage(limit, spec));
       // Nothing but the field (or its items) is named: the rest of the request was valid.
       expect(Object.keys(response.body.errors).filter((key) => key !== field && !key.startsWith(`${field}.`))).toEqual([]);
+      // Nothing stored: an event refused at the intake leaves no row (its idempotency key is unique per case).
+      if (/^ingest(Campaign)?Event$/.test(slot.operationId) && typeof body?.idempotency_key === "string") {
+        const rows = await t.server.database.db.selectFrom("events").select("id").where("idempotency_key", "=", body.idempotency_key).execute();
+        expect(rows).toEqual([]);
+      }
       return;
     }
     if (needsFailedLog(slot.operationId)) {
@@ -331,8 +359,8 @@ describe.each(DIALECTS)("every limit enforced on %s", (dialect) => {
     const record = await stored(t, slot.operationId, ids, response.body);
     if (record === undefined) return;
     // Stored whole: the value read back from the database is the one sent, never cut to fit (a date-time is
-    // stored as its instant).
+    // stored as its instant; one in an event's data is stored as sent).
     const sent = get(body, slot.field);
-    expect(get(record, slot.field)).toEqual(slot.schema.format === "date-time" ? Date.parse(String(sent)) : sent);
+    expect(get(record, slot.field)).toEqual(slot.schema.format === "date-time" && slot.event === undefined ? Date.parse(String(sent)) : sent);
   });
 });

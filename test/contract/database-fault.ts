@@ -24,8 +24,18 @@ export async function holdDatabase(database: Database): Promise<() => Promise<vo
   let locked!: () => void;
   const isLocked = new Promise<void>((resolve) => (locked = resolve));
   const session = database.db.connection().execute(async (connection) => {
-    await sql`BEGIN`.execute(connection);
-    await sql`LOCK TABLE webhooks, events, deliveries IN ACCESS EXCLUSIVE MODE`.execute(connection);
+    // The server's own transactions (the worker's claim, retention) take these tables in another order, so
+    // PostgreSQL may pick this session as a deadlock's victim (40P01, "deadlock detected"): start over then.
+    for (let attempt = 1; ; attempt++) {
+      await sql`BEGIN`.execute(connection);
+      try {
+        await sql`LOCK TABLE webhooks, events, deliveries IN ACCESS EXCLUSIVE MODE`.execute(connection);
+        break;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(connection);
+        if ((error as { code?: string }).code !== "40P01" || attempt === 10) throw error;
+      }
+    }
     locked();
     await released;
     await sql`ROLLBACK`.execute(connection);

@@ -1,10 +1,11 @@
-// Every limit openapi.yaml puts on a request input, found by walking the document itself, and the values at
-// and one past each limit: the limit tests (test/api/limits.test.ts) are generated from this list, so a
-// limit added to the spec later is tested without anyone writing a test for it. Values stay otherwise valid
-// (a URL at its maxLength is still a URL, a patterned string still matches): each value at a limit is
-// checked with Ajv against the spec's own schema, and one that cannot be built is listed as unsupported,
-// which the tests compare with UNSUPPORTED so that a new one fails loudly.
-import { loadSpec, type ApiSpec } from "../../server/spec.js";
+// Every limit openapi.yaml puts on a request input (an intake's `data` included: the limits of each event's
+// data in its `webhooks:` entry), found by walking the document itself, and the values at and one past each
+// limit: the limit tests (test/api/limits.test.ts) are generated from this list, so a limit added to the spec
+// later is tested without anyone writing a test for it. Values stay otherwise valid (a URL at its maxLength is
+// still a URL, a patterned string still matches): each value at a limit is checked with Ajv against the
+// spec's own schema, and one that cannot be built is listed as unsupported, which the tests compare with
+// UNSUPPORTED so that a new one fails loudly.
+import { loadSpec, webhookEntryKey, type ApiSpec } from "../../server/spec.js";
 import { pointer, schemaErrors } from "./spec-schemas.js";
 
 type Schema = Record<string, any>;
@@ -38,6 +39,11 @@ export interface Slot {
   /** The schema with its $ref and allOf merged in: the keywords that apply. */
   schema: Schema;
   type: string;
+  /**
+   * For a field of an intake's `data`: the event whose `webhooks:` entry declares its schema (the intake
+   * checks `data` against the limits of that event's data, server/http/event-limits.ts).
+   */
+  event?: string;
 }
 
 export interface Limit {
@@ -53,7 +59,8 @@ export const fieldName = (slot: Slot) => slot.field.join(".");
 export const limitName = (limit: Limit) => `${limit.slot.operationId} ${inputLimitName(limit)}`;
 
 /** The same without the operation (`body.name maxLength 255`): building its values does not depend on it. */
-export const inputLimitName = (limit: Limit) => `${limit.slot.location}.${fieldName(limit.slot)} ${limit.keyword} ${limit.bound}`;
+export const inputLimitName = (limit: Limit) =>
+  `${limit.slot.location}.${fieldName(limit.slot)} ${limit.keyword} ${limit.bound}${limit.slot.event ? ` (${limit.slot.event})` : ""}`;
 
 /** `at limit` or `past limit`: the side of a limit a value is on. */
 export type Side = "at limit" | "past limit";
@@ -112,9 +119,50 @@ export function inputSlots(spec: ApiSpec = loadSpec()): Slot[] {
       const bodyAt = structurePointer(operation.requestBody ?? {}, `${at}/requestBody`);
       const json = body?.content?.["application/json"]?.schema;
       if (json) walk(spec, slots, { ...base, location: "body" }, [], json, `${bodyAt}/content/application~1json/schema`);
+      if (json) walkEventData(spec, slots, { ...base, location: "body" }, effective(spec, json));
     }
   }
   return slots;
+}
+
+/** The catalogue whose events a body's `event` names, for the intakes: the agent's or the campaign's. */
+function intakeKind(body: Schema): "agent" | "campaign" | undefined {
+  const ref = body.properties?.event?.$ref;
+  if (ref === "#/components/schemas/WebhookEventType" && body.properties?.data) return "agent";
+  if (ref === "#/components/schemas/CampaignEventType" && body.properties?.data) return "campaign";
+  return undefined;
+}
+
+/**
+ * An intake's `data`, walked once per event of its catalogue against the event's `webhooks:` entry (the
+ * `data` of its body). A limit that several events share (CallData's `call_id`, say) is one slot, in the
+ * first event that has it: the same schema node, checked the same way whatever the event.
+ */
+/** The data of the delivery example of a slot's event (its `webhooks:` entry): within every limit of it. */
+export function eventData(slot: Slot, spec: ApiSpec = loadSpec()): Record<string, unknown> {
+  const key = webhookEntryKey(slot.operationId === "ingestCampaignEvent" ? "campaign" : "agent", slot.event!);
+  return structuredClone({ data: spec.document.webhooks?.[key]?.post?.requestBody?.content?.["application/json"]?.example?.data });
+}
+
+function walkEventData(spec: ApiSpec, slots: Slot[], base: Pick<Slot, "operationId" | "method" | "path" | "location">, body: Schema): void {
+  const kind = intakeKind(body);
+  if (!kind) return;
+  const events = kind === "agent" ? spec.events : spec.campaignEvents;
+  const known = new Set<string>();
+  for (const event of events) {
+    const key = webhookEntryKey(kind, event);
+    const at = `${pointer(["webhooks", key, "post", "requestBody", "content", "application/json", "schema"])}`;
+    const envelope = spec.document.webhooks?.[key]?.post?.requestBody?.content?.["application/json"]?.schema;
+    const found: Slot[] = [];
+    walk(spec, found, { ...base }, [], envelope, at);
+    for (const slot of found) {
+      if (slot.field[0] !== "data" || slot.field.length < 2) continue;
+      const id = `${slot.pointer} ${fieldName(slot)}`;
+      if (known.has(id)) continue;
+      known.add(id);
+      slots.push({ ...slot, event });
+    }
+  }
 }
 
 function walk(
@@ -135,11 +183,9 @@ function walk(
   else if (type !== undefined && base.location === "body" && field.length === 0 && KEYWORDS.object!.some((k) => schema[k] !== undefined)) {
     slots.push({ ...base, field, pointer: at, schema, type });
   }
-  // The structure comes from the node, its $ref target or its allOf branches; the pointers follow the same.
-  const sources: Array<[Schema, string]> = [[node, at]];
-  if (typeof node.$ref === "string") sources.push([spec.resolve<Schema>(node), node.$ref]);
-  ((node.allOf ?? []) as Schema[]).forEach((b, i) => sources.push([b, `${at}/allOf/${i}`]));
-  for (const [source, where] of sources) {
+  // The structure comes from the node, its $ref target or its allOf branches (theirs too, at any depth); the
+  // pointers follow the same.
+  for (const [source, where] of structureSources(spec, node, at)) {
     for (const [name, child] of Object.entries<Schema>(source.properties ?? {})) {
       walk(spec, slots, base, [...field, name], child, `${where}/properties/${pointer([name]).slice(2)}`, inner);
     }
@@ -152,6 +198,15 @@ function walk(
       ((source[keyword] ?? []) as Schema[]).forEach((branch, i) => walk(spec, slots, base, field, branch, `${where}/${keyword}/${i}`, inner));
     }
   }
+}
+
+/** A node and the nodes its structure comes from: its $ref target and allOf branches, and theirs. */
+function structureSources(spec: ApiSpec, node: Schema, at: string, depth = 0): Array<[Schema, string]> {
+  if (depth > 32) throw new Error("openapi.yaml: schema nesting too deep");
+  const sources: Array<[Schema, string]> = [[node, at]];
+  if (typeof node.$ref === "string") sources.push(...structureSources(spec, spec.resolve<Schema>(node), node.$ref, depth + 1));
+  ((node.allOf ?? []) as Schema[]).forEach((b, i) => sources.push(...structureSources(spec, b, `${at}/allOf/${i}`, depth + 1)));
+  return sources;
 }
 
 /** The key of one entry of a map (additionalProperties): the first name propertyNames allows, else "key". */
@@ -184,6 +239,7 @@ export type Built = { value: unknown } | { unsupported: string };
  */
 export function valueFor(limit: Limit, known: unknown, past: boolean, spec: ApiSpec = loadSpec()): Built {
   const { slot, keyword, bound } = limit;
+  if (known === undefined && slot.event !== undefined) known = slot.field.reduce<any>((at, key) => at?.[key], eventData(slot, spec));
   const upper = UPPER.has(keyword);
   const exclusive = keyword.startsWith("exclusive");
   let value: unknown;
@@ -240,7 +296,7 @@ function exampleOf(schema: Schema): string {
 }
 
 /** Fillers tried in turn when a string is grown: the first that keeps it matching the schema's pattern. */
-const FILLERS = ["a", "0", "A", "-"];
+const FILLERS = ["a", "0", "A", "-", "-a", "a-"];
 
 /**
  * A string of exactly `size` characters grown from (or cut from) `seed` so that it keeps its shape: a URL
@@ -268,12 +324,12 @@ function stringOfLength(schema: Schema, seed: string, size: number): string | un
     const grown = path.length >= size - origin.length ? path.slice(0, size - origin.length) : path + "a".repeat(size - origin.length - path.length);
     return origin + grown;
   }
-  if (seed.length >= size) return matches(seed.slice(0, size)) ? seed.slice(0, size) : FILLERS.map((f) => f.repeat(size)).find(matches);
+  if (seed.length >= size) return matches(seed.slice(0, size)) ? seed.slice(0, size) : FILLERS.map((f) => f.repeat(size).slice(0, size)).find(matches);
   for (const filler of FILLERS) {
-    const grown = seed + filler.repeat(size - seed.length);
+    const grown = (seed + filler.repeat(size - seed.length)).slice(0, size);
     if (matches(grown)) return grown;
   }
-  return FILLERS.map((f) => f.repeat(size)).find(matches);
+  return FILLERS.map((f) => f.repeat(size).slice(0, size)).find(matches);
 }
 
 /** `size` items: the known ones first, then the item schema's enum values not yet used, then variants of the first. */
@@ -286,7 +342,7 @@ function arrayOfLength(spec: ApiSpec, slot: Slot, known: unknown[], size: number
   }
   const model = known[0] ?? sampleOf(spec, item);
   // Past an enum's end the items repeat (only a past-the-limit array is that long).
-  for (let i = items.length; i < size; i++) items.push(item.enum ? item.enum[i % item.enum.length] : variant(model, i));
+  for (let i = items.length; i < size; i++) items.push(item.enum ? item.enum[i % item.enum.length] : variant(spec, item, model, i));
   return items;
 }
 
@@ -314,12 +370,23 @@ export function sampleOf(spec: ApiSpec, node: unknown): unknown {
   }
 }
 
-/** A copy of `model` whose strings end with `-<i>`, so that items stay distinct (header names, for instance). */
-function variant(model: unknown, i: number): unknown {
-  if (typeof model === "string") return `${model}-${i}`;
-  if (Array.isArray(model)) return model.map((m) => variant(m, i));
+/**
+ * A copy of `model` made distinct by `i`, so that items stay distinct (header names, for instance): a string
+ * ends with `-<i>` (or `_<i>`, or `<i>`: the first its pattern allows); an object varies its first string
+ * member that is not one of a list of names (an enum or a constant keeps its value).
+ */
+function variant(spec: ApiSpec, node: unknown, model: unknown, i: number): unknown {
+  const schema = effective(spec, node);
+  if (typeof model === "string") {
+    const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern, "u") : undefined;
+    const candidates = [`${model}-${i}`, `${model}_${i}`, `${model}${i}`];
+    return candidates.find((c) => pattern === undefined || pattern.test(c)) ?? candidates[0];
+  }
+  if (Array.isArray(model)) return model.map((m) => variant(spec, schema.items ?? {}, m, i));
   if (model && typeof model === "object") {
-    return Object.fromEntries(Object.entries(model).map(([k, v], j) => [k, j === 0 ? variant(v, i) : v]));
+    const member = (name: string) => effective(spec, schema.properties?.[name] ?? {});
+    const varied = Object.entries(model).find(([k, v]) => typeof v === "string" && member(k).enum === undefined && member(k).const === undefined)?.[0];
+    return Object.fromEntries(Object.entries(model).map(([k, v]) => [k, k === varied ? variant(spec, member(k), v, i) : v]));
   }
   return model;
 }
