@@ -175,12 +175,8 @@ export async function createWebhook(
 ): Promise<Webhook> {
   const now = options.now ?? Date.now();
   const delivery: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) };
-  const id = newId(now);
-  const credentials = delivery.authorizationCredentials === null ? null : toJsonText(delivery.authorizationCredentials);
-  const customHeaders = toJsonText(delivery.customHeaders);
-  const payloadTemplates = toJsonText(delivery.payloadTemplates);
-  await insertWebhook(database, {
-    id,
+  const row: WebhookRow = {
+    id: newId(now),
     agent_id: owner.kind === "agent" ? owner.id : null,
     campaign_id: owner.kind === "campaign" ? owner.id : null,
     name: input.name,
@@ -196,43 +192,25 @@ export async function createWebhook(
     deleted_at: null,
     http_method: delivery.httpMethod,
     authorization_scheme: delivery.authorizationScheme,
-    authorization_credentials: credentials,
-    custom_headers: customHeaders,
-    payload_templates: payloadTemplates,
-  });
-  // The row as inserted, not read back: the columns the INSERT leaves out start at their defaults. The
-  // options are read from the JSON written (short; and nothing shared with the input or the defaults).
-  return {
-    id,
-    owner: owner.kind === "agent" ? agentOwner(owner.id) : campaignOwner(owner.id),
-    name: input.name,
-    webhookUrl: input.webhookUrl,
-    webhookSecret: input.webhookSecret,
-    events: [...input.events],
-    timeout: input.timeout,
-    maxRetries: input.maxRetries,
-    enabled: input.enabled,
-    includeCallEvents: input.includeCallEvents ?? false,
-    consecutiveFailures: 0,
-    previousSecret: null,
-    previousSecretExpiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-    httpMethod: delivery.httpMethod,
-    authorizationScheme: delivery.authorizationScheme,
-    authorizationCredentials: fromNullableJsonText<AuthorizationCredentials>(credentials),
-    customHeaders: fromJsonText<CustomHeader[]>(customHeaders),
-    payloadTemplates: fromJsonText<Record<string, unknown>>(payloadTemplates),
+    authorization_credentials: delivery.authorizationCredentials === null ? null : toJsonText(delivery.authorizationCredentials),
+    custom_headers: toJsonText(delivery.customHeaders),
+    payload_templates: toJsonText(delivery.payloadTemplates),
+    // The columns the INSERT leaves to their defaults.
+    consecutive_failures: 0,
+    logs_total: 0,
+    previous_secret: null,
+    previous_secret_expires_at: null,
   };
+  await insertWebhook(database, row);
+  // The row as inserted, not read back (toWebhook parses its JSON columns: nothing is shared with the input).
+  return toWebhook(row);
 }
 
 /** How many webhooks the owner has (deleted ones aside): what its list shows. */
 export async function countWebhooks(database: Database, owner: Owner): Promise<number> {
-  const row = await database.db
-    .selectFrom("webhooks")
+  const row = await visibleWebhooks(database.db, owner)
+    .clearSelect()
     .select((eb) => eb.fn.countAll().as("n"))
-    .where(ownerColumn(owner), "=", owner.id)
-    .where("deleted_at", "is", null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
