@@ -20,6 +20,7 @@ import type { Dispatcher } from "undici";
 import { parseRetryAfter } from "talkover-webhooks/protocol/retry-after";
 import { createConnector } from "./ssrf.js";
 import type { ResolveAll } from "./ssrf.js";
+import { oneLine } from "../one-line.js";
 
 export interface SenderOptions {
   /** Allow loopback/private/link-local targets (TALKOVER_ALLOW_PRIVATE_TARGETS). Off in production. */
@@ -79,11 +80,6 @@ export const MAX_RESPONSE_HEADER_BYTES = 16 * 1024;
  */
 export const MAX_ERROR_LENGTH = 1000;
 
-function oneLineError(text: string): string {
-  const line = text.replace(/[\r\n\x00]/g, " ");
-  return line.length <= MAX_ERROR_LENGTH ? line : `${line.slice(0, MAX_ERROR_LENGTH - 1)}…`;
-}
-
 export function createSender(options: SenderOptions): Sender {
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -103,7 +99,7 @@ export function createSender(options: SenderOptions): Sender {
     send(request) {
       const started = performance.now();
       const target = parseTarget(request.url);
-      if (typeof target === "string") return Promise.resolve({ ok: false, durationMs: 0, error: oneLineError(target) });
+      if (typeof target === "string") return Promise.resolve({ ok: false, durationMs: 0, error: oneLine(target, MAX_ERROR_LENGTH) });
 
       return new Promise<SendResult>((resolve) => {
         const attempt = new Attempt(resolve, started, request.timeoutMs, maxResponseBytes, target.host, connectTimeoutMs);
@@ -249,7 +245,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.settled = true;
     clearTimeout(this.timer);
     const result = this.result(err);
-    if (result.error !== undefined) result.error = oneLineError(result.error);
+    if (result.error !== undefined) result.error = oneLine(result.error, MAX_ERROR_LENGTH);
     this.resolve(result);
   }
 

@@ -1,5 +1,7 @@
 // Every failure the API answers with, as data. Handlers throw these; one error handler (app.ts) writes them.
 // The bodies are the documented envelopes of openapi.yaml, nothing else.
+import { oneLine } from "../one-line.js";
+
 export type FieldErrors = Record<string, string[]>;
 
 export class ApiError extends Error {
@@ -54,8 +56,7 @@ export const MAX_FIELD_MESSAGE_LENGTH = 1000;
  * the body limit allows and hold line breaks: never echoed whole.
  */
 export function fieldMessage(text: string): string {
-  const line = text.replace(/[\r\n\x00]/g, " ");
-  return line.length <= MAX_FIELD_MESSAGE_LENGTH ? line : `${line.slice(0, MAX_FIELD_MESSAGE_LENGTH - 1)}…`;
+  return oneLine(text, MAX_FIELD_MESSAGE_LENGTH);
 }
 
 /**
