@@ -6,7 +6,8 @@
 //   TEST_HOLD_SENDS   "true": the worker's attempts never leave the process (each send waits forever), so
 //                     the process can be killed with deliveries it holds and never sent
 // WORKER_POLL_INTERVAL_MS applies only when set (default here 50 ms, for quick tests).
-// Prints one JSON line `{"url": …, "owner": …}` on stdout once it listens; logs go to stderr.
+// Prints one JSON line `{"url": …, "owner": …}` on stdout once it listens and its worker's first claim is
+// over (so a test's first events never meet the start-up claim, which holds every slot); logs go to stderr.
 import { pino } from "pino";
 import { loadConfig } from "../../server/config.js";
 import { createSender, type Sender } from "../../server/delivery/send.js";
@@ -27,6 +28,8 @@ const running = await startServer(config, {
   logger: createLogger(config.logLevel, pino.destination(2)),
   engine: { sender, worker: { owner, pollIntervalMs: process.env.WORKER_POLL_INTERVAL_MS ? config.workerPollIntervalMs : 50 } },
 });
+const worker = running.engine.worker;
+while (worker !== undefined && worker.state === "claiming") await new Promise((resolve) => setTimeout(resolve, 5));
 process.stdout.write(JSON.stringify({ url: running.url, owner }) + "\n");
 
 const shutdown = () => {
