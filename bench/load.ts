@@ -17,6 +17,8 @@ import { round, summarize, wallClockMs, type LatencySummary } from "./lib/stats.
 export interface CommonSpec {
   url: string;
   path: string;
+  /** Throughput mode: requests take these paths in turn instead of `path` (creates spread over agents). */
+  paths?: string[];
   method?: "GET" | "POST";
   headers?: Record<string, string>;
   body?: string;
@@ -136,7 +138,8 @@ async function throughput(spec: Extract<LoadSpec, { mode: "throughput" }>): Prom
   const connections = spec.connections ?? 50;
   const pool = new Pool(spec.url, { connections, pipelining: 1 });
   const tally = new Tally(spec.expectStatus);
-  const options = dispatchOptions(spec);
+  const options = (spec.paths ?? [spec.path]).map((path) => dispatchOptions({ ...spec, path }));
+  let next = 0;
   const started = performance.now();
   const countFrom = started + (spec.warmupMs ?? 0);
   const end = countFrom + spec.durationMs;
@@ -146,7 +149,7 @@ async function throughput(spec: Extract<LoadSpec, { mode: "throughput" }>): Prom
       if (t0 >= end) return;
       let answer: Answer | Error;
       try {
-        answer = await send(pool, options, false);
+        answer = await send(pool, options[next++ % options.length]!, false);
       } catch (err) {
         answer = err as Error;
       }

@@ -3,10 +3,12 @@
 // (LOG_LEVEL silent, response validation off unless asked, a rate limit too high to matter).
 //
 //   node --conditions=talkover-source --import tsx bench/api/server.ts [--db FILE] [--validate-responses] [--fill-logs N]
-//        [--webhook-url URL] [--webhooks N] [--no-worker] [--concurrency N] [--sql-stats]
-//   (--webhooks N: the agent has N such webhooks, all subscribed to event_phone_call_ended; --sql-stats:
-//   statements by shape, count and time, on stderr when stopped)
-//   → READY {"url","token","agentId","webhookId","serviceToken","db","fill"}
+//        [--webhook-url URL] [--webhooks N] [--agents N] [--no-worker] [--concurrency N] [--sql-stats]
+//   (--webhooks N: the agent has N such webhooks, all subscribed to event_phone_call_ended, written to the
+//   database directly; --agents N: N agents in all, their ids in `agentIds`, for a load that creates webhooks
+//   over HTTP, where each agent may have 100 at most; --sql-stats: statements by shape, count and time, on
+//   stderr when stopped)
+//   → READY {"url","token","agentId","agentIds","webhookId","serviceToken","db","fill"}
 import { join } from "node:path";
 import { DEFAULT_CONFIG, type Config } from "../../server/config.js";
 import { createLogger } from "../../server/logger.js";
@@ -25,6 +27,8 @@ export interface ServerReady {
   url: string;
   token: string;
   agentId: string;
+  /** `agentId` and the other agents of --agents, when asked for. */
+  agentIds?: string[];
   webhookId: string;
   serviceToken: string;
   db: string;
@@ -37,6 +41,10 @@ const dbFile = args.db ?? join(makeTempDir("talkover-bench-api-"), "talkover.db"
 let database = await openDatabase(dbFile);
 const environment = await createEnvironment(database, { name: "Bench" });
 const agent = await createAgent(database, { environmentId: environment.id, name: "Bench agent" });
+const agentIds = [agent.id];
+for (let n = 1; n < Number(args.agents ?? 1); n++) {
+  agentIds.push((await createAgent(database, { environmentId: environment.id, name: `Bench agent ${n}` })).id);
+}
 const newWebhook = (n: number) =>
   createWebhook(database, agentOwner(agent.id), {
     name: `Bench receiver${n > 0 ? ` ${n}` : ""}`,
@@ -83,6 +91,7 @@ const ready: ServerReady = {
   url: server.url,
   token: environment.token,
   agentId: agent.id,
+  ...(agentIds.length > 1 ? { agentIds } : {}),
   webhookId: webhook.id,
   serviceToken: SERVICE_TOKEN,
   db: dbFile,

@@ -60,8 +60,10 @@ const OPERATIONS: Operation[] = ["create", "logs"];
 function spec(op: Operation, ready: ServerReady, durationMs: number, warmupMs: number, connections: number): LoadSpec {
   const headers = { authorization: `Bearer ${ready.token}` };
   const base = `/api/v1/agents/${ready.agentId}/webhooks`;
+  // Creates go to the agents in turn: ours allows 100 webhooks per agent (the bare servers keep no count).
+  const paths = ready.agentIds?.map((id) => `/api/v1/agents/${id}/webhooks`);
   return op === "create"
-    ? { mode: "throughput", url: ready.url, path: base, method: "POST", headers, body: CREATE_BODY, expectStatus: 201, connections, durationMs, warmupMs }
+    ? { mode: "throughput", url: ready.url, path: base, paths, method: "POST", headers, body: CREATE_BODY, expectStatus: 201, connections, durationMs, warmupMs }
     : { mode: "throughput", url: ready.url, path: `${base}/${ready.webhookId}/logs?per_page=25`, method: "GET", headers, expectStatus: 200, connections, durationMs, warmupMs };
 }
 
@@ -71,8 +73,10 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
   try {
     servers.set("bare-express", await spawnTs<ServerReady>("api/bare-express.ts"));
     // 1,000 delivered attempts: page 1 answers 25 full rows, like the bare server's fixed page.
-    servers.set("sqlite", await spawnTs<ServerReady>("api/server.ts", { args: ["--fill-logs", "1000"] }));
-    servers.set("sqlite+validate-responses", await spawnTs<ServerReady>("api/server.ts", { args: ["--fill-logs", "1000", "--validate-responses"] }));
+    // Agents enough for every create of the run at 100 webhooks each (the most one agent may have).
+    const agents = String(agentsFor(options));
+    servers.set("sqlite", await spawnTs<ServerReady>("api/server.ts", { args: ["--fill-logs", "1000", "--agents", agents] }));
+    servers.set("sqlite+validate-responses", await spawnTs<ServerReady>("api/server.ts", { args: ["--fill-logs", "1000", "--validate-responses", "--agents", agents] }));
     servers.set("validator-only", await spawnTs<ServerReady>("api/validator-only.ts"));
 
     const load = async (name: ServerName, op: Operation, durationMs: number, warmupMs: number) => {
@@ -135,6 +139,12 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
 
 function cpuRatio(bare: { medianCpuUsPerRequest: number | null }, ours: { medianCpuUsPerRequest: number | null }): number | null {
   return bare.medianCpuUsPerRequest === null || ours.medianCpuUsPerRequest === null ? null : round(bare.medianCpuUsPerRequest / ours.medianCpuUsPerRequest);
+}
+
+/** Agents for every create of a run at up to 20,000 creates/s, 100 webhooks each (beyond: 422s, counted as errors). */
+function agentsFor(options: ThroughputOptions): number {
+  const createMs = options.prewarmMs + options.rounds * (options.durationMs + options.warmupMs);
+  return Math.ceil((20 * createMs) / 100);
 }
 
 export function throughputOptions(quick: boolean): ThroughputOptions {
