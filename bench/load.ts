@@ -1,6 +1,7 @@
 // The load generator: its own process, undici Pool (pipelining 1), driven by one JSON spec.
 //
 //   node --conditions=talkover-source --import tsx bench/load.ts '{"mode":"throughput","url":"http://127.0.0.1:3000","path":"/healthz","durationMs":3000}'
+//   node --conditions=talkover-source --import tsx bench/load.ts @spec.json      (the spec from a file: one too long for an argument)
 //
 // Modes:
 //   throughput  closed loop: `connections` requests in flight for `durationMs` (after `warmupMs` not counted);
@@ -9,6 +10,7 @@
 //   rate        open loop: `ratePerSec` intake events for `durationMs`, each body's data carrying its send time
 //               (`bench_sent_at`, wall-clock ms with µs precision) for the receiver to measure.
 // Prints one line `RESULT {json}` (and, run by hand, a readable copy on stderr).
+import { readFileSync } from "node:fs";
 import { Pool, type Dispatcher } from "undici";
 import type { IncomingHttpHeaders } from "node:http";
 import { announceResult, isMain } from "./lib/proc.js";
@@ -236,7 +238,7 @@ if (isMain(import.meta.url)) {
     console.error("usage: node --conditions=talkover-source --import tsx bench/load.ts '<json spec>'   (see the comment at the top of bench/load.ts)");
     process.exit(2);
   }
-  const result = await runLoad(JSON.parse(raw) as LoadSpec);
+  const result = await runLoad(JSON.parse(raw.startsWith("@") ? readFileSync(raw.slice(1), "utf8") : raw) as LoadSpec);
   if (process.stdout.isTTY) console.error(JSON.stringify(result, null, 2));
   announceResult(result);
 }

@@ -5,8 +5,10 @@
 // process; each run is a fresh load process. Rounds are interleaved (the order of the servers rotates every round) and the figures are medians.
 //
 //   node --conditions=talkover-source --import tsx bench/api/throughput.ts [--quick]      → RESULT {…}
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { CREATE_BODY } from "../lib/fixtures.js";
-import { announceResult, cleanupAll, cpuTimeMs, isMain, parseArgs, runTs, sleep, spawnTs, type Child } from "../lib/proc.js";
+import { announceResult, cleanupAll, cpuTimeMs, isMain, makeTempDir, parseArgs, runTs, sleep, spawnTs, type Child } from "../lib/proc.js";
 import { median, round } from "../lib/stats.js";
 import type { LoadResult, LoadSpec } from "../load.js";
 import type { ServerReady } from "./server.js";
@@ -79,10 +81,14 @@ export async function runThroughput(options: ThroughputOptions): Promise<Through
     servers.set("sqlite+validate-responses", await spawnTs<ServerReady>("api/server.ts", { args: ["--fill-logs", "1000", "--validate-responses", "--agents", agents] }));
     servers.set("validator-only", await spawnTs<ServerReady>("api/validator-only.ts"));
 
+    const specDir = makeTempDir("talkover-bench-load-");
     const load = async (name: ServerName, op: Operation, durationMs: number, warmupMs: number) => {
       const server = servers.get(name)!;
       const cpuBefore = cpuTimeMs(server.pid);
-      const result = await runTs<LoadResult>("load.ts", { args: [JSON.stringify(spec(op, server.ready, durationMs, warmupMs, options.connections))] });
+      // In a file: the create spec's 2,300 paths are too long for one argument (E2BIG).
+      const file = join(specDir, `${name}-${op}.json`);
+      writeFileSync(file, JSON.stringify(spec(op, server.ready, durationMs, warmupMs, options.connections)));
+      const result = await runTs<LoadResult>("load.ts", { args: [`@${file}`] });
       const cpuAfter = cpuTimeMs(server.pid);
       if (result.errors > 0) throw new Error(`${op} on ${name}: ${result.errors} unexpected answers, e.g. ${result.firstError}`);
       const cpuUsPerRequest = cpuBefore === undefined || cpuAfter === undefined ? null : round(((cpuAfter - cpuBefore) * 1000) / result.completed, 1);
