@@ -6,7 +6,7 @@ import { freePort } from "../../client/mock.js";
 describe("startMock", () => {
   test("serves the document's examples on the port asked, and stop() ends Prism", async () => {
     const port = await freePort();
-    const mock = await startMock({ port });
+    const mock = await startMock({ port, startTimeoutMs: 100_000 });
     expect(mock.url).toBe(`http://127.0.0.1:${port}`);
     try {
       const client = createTalkoverClient({ baseUrl: mock.url, token: "talq_any" });
@@ -19,7 +19,7 @@ describe("startMock", () => {
     }
     // Nothing listens any more: Prism itself is gone, not only a wrapper process.
     await expect(fetch(`${mock.url}/healthz`)).rejects.toThrow();
-  }, 60_000);
+  }, 150_000);
 
   test("a port already taken is a clear error, not a hang", async () => {
     const taken: Server = createServer();

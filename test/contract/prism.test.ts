@@ -4,7 +4,7 @@ import { startMock } from "../../client/mock.js";
 import { defineContractSuite } from "./operations.js";
 
 defineContractSuite("Prism mock of openapi.yaml", { stateful: false }, async () => {
-  const mock = await startMock();
+  const mock = await startMock({ startTimeoutMs: 100_000 }); // Prism's start-up takes > 30 s on a loaded machine
   return {
     baseUrl: mock.url,
     token: "talq_" + "a".repeat(40), // Prism checks that a bearer token is present, not which

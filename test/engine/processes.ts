@@ -122,7 +122,7 @@ export async function spawnWorker(scope: Scope, env: Record<string, string>): Pr
   });
   const ready = await new Promise<{ url: string; owner: string }>((resolve, reject) => {
     let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`worker process did not start in 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`worker process did not start in 120 s:\n${output}`)), 120_000);
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
       const line = stdout.split("\n").find((l) => l.startsWith("{"));

@@ -68,5 +68,5 @@ describe("postgres", () => {
     } finally {
       await scope.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

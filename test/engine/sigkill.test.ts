@@ -85,5 +85,5 @@ describe.concurrent.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) =>
     } finally {
       await scope.close();
     }
-  }, 120_000);
+  }, 300_000);
 });
