@@ -13,9 +13,10 @@ export class WebhookWrites {
     private readonly cache: Pick<WebhookCache, "invalidate">,
   ) {}
 
-  async create(owner: Owner, input: WebhookInput): Promise<Webhook> {
-    const webhook = await store.createWebhook(this.database, owner, input);
-    this.cache.invalidate(owner);
+  /** Undefined when the owner already has `max` webhooks (nothing written). */
+  async create(owner: Owner, input: WebhookInput, max: number): Promise<Webhook | undefined> {
+    const webhook = await store.createWebhookBelowLimit(this.database, owner, input, max);
+    if (webhook) this.cache.invalidate(owner);
     return webhook;
   }
 

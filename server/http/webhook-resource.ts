@@ -10,7 +10,7 @@ import type { Owner } from "../storage/owner.js";
 import type { LogTable } from "../storage/schema.js";
 import { listLogs, toLog } from "../storage/logs.js";
 import { toApiTimestamp } from "../storage/time.js";
-import { countWebhooks, type Webhook, type WebhookInput } from "../storage/webhooks.js";
+import type { Webhook, WebhookInput } from "../storage/webhooks.js";
 import type { AppContext } from "./context.js";
 import { checkDeliveryOptions } from "./delivery-options.js";
 import { fieldErrorCollector, MESSAGES, notFound, notRetriable, validationFailed } from "./errors.js";
@@ -53,8 +53,8 @@ export function testAnswer(result: TestResult, sentMessage: string): Schemas["We
 
 /**
  * The most webhooks one agent or campaign may have: the `maxItems` of its list in openapi.yaml, which the list
- * (not paginated) and the fan-out of one event rely on. Checked before each create; two creates at the very
- * same moment may both pass it.
+ * (not paginated) and the fan-out of one event rely on. Checked by the create's INSERT itself, so that
+ * creates at the same moment cannot pass it together (storage/webhooks.ts createWebhookBelowLimit).
  */
 export function maxWebhooksPerOwner(ctx: AppContext, kind: Owner["kind"]): number {
   const list = ctx.spec.document.components.schemas[kind === "agent" ? "WebhookListResponse" : "CampaignWebhookListResponse"];
@@ -67,12 +67,7 @@ export function webhookResource(ctx: AppContext) {
       const options = checkDeliveryOptions(ctx.spec, body, undefined, owner.kind);
       if (Object.keys(options.errors).length > 0) throw validationFailed(options.errors);
       const max = maxWebhooksPerOwner(ctx, owner.kind);
-      if ((await countWebhooks(ctx.database, owner)) >= max) {
-        const { errors, add } = fieldErrorCollector(ctx.spec.validationMessages);
-        add(`${owner.kind}_id`, "webhook_limit", { owner: owner.kind, max });
-        throw validationFailed(errors);
-      }
-      return ctx.webhooks.create(owner, {
+      const input: WebhookInput = {
         ...toInput(body),
         ...options.changes,
         name: body.name,
@@ -82,7 +77,12 @@ export function webhookResource(ctx: AppContext) {
         timeout: body.timeout,
         maxRetries: body.max_retries,
         enabled: body.enabled,
-      });
+      };
+      const webhook = await ctx.webhooks.create(owner, input, max);
+      if (webhook) return webhook;
+      const { errors, add } = fieldErrorCollector(ctx.spec.validationMessages);
+      add(`${owner.kind}_id`, "webhook_limit", { owner: owner.kind, max });
+      throw validationFailed(errors);
     },
 
     async update(owner: Owner, stored: Webhook, body: UpdateBody): Promise<Webhook> {

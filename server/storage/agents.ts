@@ -1,6 +1,7 @@
 // Agents belong to one environment; an environment's token never reaches another environment's agents.
 import type { Database } from "./db.js";
 import { newId } from "./ids.js";
+import { prepare } from "./prepared.js";
 import type { AgentTable } from "./schema.js";
 
 export interface Agent {
@@ -32,8 +33,11 @@ export async function listAgents(database: Database, filter: { environmentId?: s
   return rows.map(toAgent);
 }
 
+// Every request on an agent's path that misses the HTTP layer's cache (known-owners.ts) reads it: compiled once.
+const agentById = prepare((db, v: { id: string }) => db.selectFrom("agents").selectAll().where("id", "=", v.id));
+
 export async function getAgent(database: Database, agentId: string): Promise<Agent | undefined> {
-  const row = await database.db.selectFrom("agents").selectAll().where("id", "=", agentId).executeTakeFirst();
+  const [row] = (await agentById(database, { id: agentId })).rows;
   return row === undefined ? undefined : toAgent(row);
 }
 

@@ -88,18 +88,20 @@ export async function listLogs<Row = Log>(
   /** How a stored row is handed out (the API's page writer takes them as stored: present.ts). */
   map: (row: LogTable) => Row = toLog as (row: LogTable) => Row,
 ): Promise<{ rows: Row[]; total: number }> {
-  const filtered = isFiltered(filter);
+  const offset = (page - 1) * perPage;
+  if (!isFiltered(filter)) {
+    const { rows } = await pageOfAll(database, { webhookId, perPage, offset });
+    if (rows.length === 0) return { rows: [], total: await countLogs(database, webhookId) };
+    return { rows: rows.map(map), total: Number(rows[0]!.page_total) };
+  }
   let query = database.db.selectFrom("logs").where("webhook_id", "=", webhookId);
   if (filter.status !== undefined) query = query.where(statusColumn(database, filter), "=", filter.status);
   if (filter.event !== undefined) query = query.where("event", "=", filter.event);
   if (filter.since !== undefined) query = query.where("created_at", ">=", filter.since);
   if (filter.until !== undefined) query = query.where("created_at", "<", filter.until);
-  const total = filtered ? await countFilteredLogs(database, webhookId, filter) : await countLogs(database, webhookId);
-  const offset = (page - 1) * perPage;
+  const total = await countFilteredLogs(database, webhookId, filter);
   if (offset >= total) return { rows: [], total }; // past the last page: no scan
-  const rows = filtered
-    ? await query.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(perPage).offset(offset).execute()
-    : (await pageOfAll(database, { webhookId, perPage, offset })).rows;
+  const rows = await query.selectAll().orderBy("created_at", "desc").orderBy("id", "desc").limit(perPage).offset(offset).execute();
   return { rows: rows.map(map), total };
 }
 
@@ -147,10 +149,25 @@ export function filteredCountQuery(database: Database, webhookId: string, filter
   return sql<{ n: number | string }>`SELECT ${sql.join(parts, sql` + `)} AS n`;
 }
 
-/** The unfiltered page, the one every listing asks first: compiled once (prepared.ts). */
-const pageOfAll = prepare((db, v: { webhookId: string; perPage: number; offset: number }) =>
-  db.selectFrom("logs").selectAll().where("webhook_id", "=", v.webhookId).orderBy("created_at", "desc").orderBy("id", "desc").limit(v.perPage).offset(v.offset),
-);
+/**
+ * The unfiltered page, the one every listing asks first, with its total (logs_total, as page_total on each
+ * row): one statement, so one snapshot (the total counts the rows the page was cut from), compiled once
+ * (prepared.ts). The subquery does not depend on the row: both databases read it once. Past the last page
+ * the offset test fails before any log row is read. An empty page carries no total: countLogs then.
+ */
+const pageOfAll = prepare((db, v: { webhookId: string; perPage: number; offset: number }) => {
+  const total = db.selectFrom("webhooks").select("logs_total").where("id", "=", v.webhookId);
+  return db
+    .selectFrom("logs")
+    .select(total.as("page_total"))
+    .selectAll()
+    .where("webhook_id", "=", v.webhookId)
+    .where((eb) => eb(eb.val(v.offset), "<", total))
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(v.perPage)
+    .offset(v.offset);
+});
 
 /** The webhook's stored log rows, read from its counter. */
 export async function countLogs(database: Database, webhookId: string): Promise<number> {

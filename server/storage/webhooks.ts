@@ -167,15 +167,10 @@ const insertWebhook = prepare((db, v: NewWebhookRow) =>
     .values(Object.fromEntries(NEW_WEBHOOK_COLUMNS.map((column) => [column, v[column]])) as NewWebhookRow),
 );
 
-export async function createWebhook(
-  database: Database,
-  owner: Owner,
-  input: WebhookInput,
-  options: { now?: number } = {},
-): Promise<Webhook> {
-  const now = options.now ?? Date.now();
+/** The row a create inserts: every column, defaults filled in here, so that one statement serves any input. */
+function newWebhookRow(database: Database, owner: Owner, input: WebhookInput, now: number): WebhookRow {
   const delivery: DeliveryOptions = { ...DEFAULT_DELIVERY_OPTIONS, ...definedOnly(input) };
-  const row: WebhookRow = {
+  return {
     id: newId(now),
     agent_id: owner.kind === "agent" ? owner.id : null,
     campaign_id: owner.kind === "campaign" ? owner.id : null,
@@ -201,18 +196,75 @@ export async function createWebhook(
     previous_secret: null,
     previous_secret_expires_at: null,
   };
+}
+
+/** A create with no limit (fixtures, benchmarks); the API's creates go through createWebhookBelowLimit. */
+export async function createWebhook(
+  database: Database,
+  owner: Owner,
+  input: WebhookInput,
+  options: { now?: number } = {},
+): Promise<Webhook> {
+  const row = newWebhookRow(database, owner, input, options.now ?? Date.now());
   await insertWebhook(database, row);
   // The row as inserted, not read back (toWebhook parses its JSON columns: nothing is shared with the input).
   return toWebhook(row);
 }
 
-/** How many webhooks the owner has (deleted ones aside): what its list shows. */
-export async function countWebhooks(database: Database, owner: Owner): Promise<number> {
-  const row = await visibleWebhooks(database.db, owner)
-    .clearSelect()
-    .select((eb) => eb.fn.countAll().as("n"))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+/**
+ * INSERT … SELECT the new row WHERE the owner has fewer than `max` webhooks (deleted ones aside): the count
+ * and the insert are one statement, compiled once per owner kind. The values are the SELECT's parameters;
+ * PostgreSQL types them from the columns they go into.
+ */
+function insertBelowLimit(column: "agent_id" | "campaign_id") {
+  return prepare((db, v: NewWebhookRow & { max: number }) =>
+    db
+      .insertInto("webhooks")
+      .columns(NEW_WEBHOOK_COLUMNS)
+      .expression(
+        db
+          .selectNoFrom((eb) => NEW_WEBHOOK_COLUMNS.map((c) => eb.val(v[c]).as(c)))
+          .where((eb) =>
+            eb(eb.selectFrom("webhooks").select(eb.fn.countAll().as("n")).where(column, "=", v[column]).where("deleted_at", "is", null), "<", v.max),
+          ),
+      ),
+  );
+}
+const insertWebhookBelowLimit = { agent: insertBelowLimit("agent_id"), campaign: insertBelowLimit("campaign_id") };
+
+/**
+ * PostgreSQL only: locks the owner's row until the end of the transaction, so that creates of one owner take
+ * turns (NO KEY UPDATE: the foreign-key checks of other inserts, KEY SHARE, do not wait for it).
+ */
+const lockOwner = {
+  agent: prepare((db, v: { id: string }) => db.selectFrom("agents").select("id").where("id", "=", v.id).forNoKeyUpdate()),
+  campaign: prepare((db, v: { id: string }) => db.selectFrom("campaigns").select("id").where("id", "=", v.id).forNoKeyUpdate()),
+};
+
+/**
+ * Creates the webhook unless its owner already has `max` (deleted ones aside): undefined then, nothing
+ * written. Exact under concurrent creates on both databases: on SQLite the one statement runs under the
+ * single write lock; on PostgreSQL (READ COMMITTED, where two statements at once could both count max − 1)
+ * the owner's row is locked first, in the same transaction, and the INSERT's count, a later statement,
+ * sees every create committed before it got the lock.
+ */
+export async function createWebhookBelowLimit(
+  database: Database,
+  owner: Owner,
+  input: WebhookInput,
+  max: number,
+  options: { now?: number } = {},
+): Promise<Webhook | undefined> {
+  const row = newWebhookRow(database, owner, input, options.now ?? Date.now());
+  const insert = async (db: Database) => (await insertWebhookBelowLimit[owner.kind](db, { ...row, max })).numAffectedRows === 1n;
+  const inserted =
+    database.dialect === "postgres"
+      ? await inTransaction(database, async (tx) => {
+          await lockOwner[owner.kind](tx, { id: owner.id });
+          return insert(tx);
+        })
+      : await insert(database);
+  return inserted ? toWebhook(row) : undefined;
 }
 
 /** Oldest first. */

@@ -43,11 +43,14 @@ describe.each(DIALECTS)("resource limits on %s", (dialect) => {
     expect((await t.api(webhooksPath(t), { method: "POST", body: validWebhook })).status).toBe(201);
   }, 300_000);
 
-  it("a campaign has at most 100 webhooks: the 101st is a 422 on campaign_id", async () => {
-    await fill(t, campaignWebhooksPath(t), campaignWebhook, 100);
-    const over = await t.api(campaignWebhooksPath(t), { method: "POST", body: campaignWebhook });
-    expect(over.status).toBe(422);
-    expect(over.body.errors).toEqual({ campaign_id: ["The campaign already has 100 webhooks, the most one may have: delete one first."] });
+  it("a campaign has at most 100 webhooks, also when creates come at once: 110 at once make 100 and ten 422s on campaign_id", async () => {
+    const path = campaignWebhooksPath(t);
+    const answers = await Promise.all(Array.from({ length: 110 }, (_, i) => t.api(path, { method: "POST", body: { ...campaignWebhook, name: `Hook ${i}` } })));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(100);
+    const over = answers.filter((r) => r.status !== 201);
+    expect(over.map((r) => r.status)).toEqual(Array(10).fill(422));
+    for (const r of over) expect(r.body.errors).toEqual({ campaign_id: ["The campaign already has 100 webhooks, the most one may have: delete one first."] });
+    expect((await t.api(path)).body.data.webhooks).toHaveLength(100);
   }, 300_000);
 
   it("a 422 message is one line of at most 1,000 characters, whatever field name it quotes", async () => {

@@ -136,12 +136,12 @@ describe.each(backends)("campaigns on $name", (backend) => {
       const agents = agentOwner(agent.id);
       const campaigns = campaignOwner(campaign.id);
       const event = "event_phone_call_ended";
-      const ofAgent = await writes.create(agents, webhookInput());
+      const ofAgent = (await writes.create(agents, webhookInput(), 100))!;
       expect((await cache.webhooksFor(agents, event, T0)).map((w) => w.id)).toEqual([ofAgent.id]);
       expect(await cache.webhooksFor(campaigns, event, T0)).toEqual([]);
       expect(await cache.callEventWebhooksFor(campaign.id, T0)).toEqual([]);
 
-      const ofCampaign = await writes.create(campaigns, webhookInput({ includeCallEvents: true }));
+      const ofCampaign = (await writes.create(campaigns, webhookInput({ includeCallEvents: true }), 100))!;
       expect(cache.has(agents)).toBe(true);
       expect(cache.has(campaigns)).toBe(false);
       // One entry holds both lists of the campaign.

@@ -60,6 +60,16 @@ describe.each(backends)("logs on $name", (backend) => {
     expect((await listLogs(database, webhook.id, { page: 1, perPage: 25 })).total).toBe(1000);
   });
 
+  it("a page at or past the counter's end is empty, with the counter's total, even if rows remain", async () => {
+    const { webhook } = await seedWebhook(database);
+    expect(await listLogs(database, webhook.id, { page: 1, perPage: 25 })).toEqual({ rows: [], total: 0 });
+    await finishedTestLogs(webhook.id, 3);
+    // The page is cut by the counter (read in the page's own statement), not by the rows found.
+    await database.db.updateTable("webhooks").set({ logs_total: 2 }).where("id", "=", webhook.id).execute();
+    expect(await listLogs(database, webhook.id, { page: 2, perPage: 2 })).toEqual({ rows: [], total: 2 });
+    expect((await listLogs(database, webhook.id, { page: 1, perPage: 2 })).rows).toHaveLength(2);
+  });
+
   it("every write that inserts log rows keeps the counter equal to the row count", async () => {
     const { agent, webhook } = await seedWebhook(database);
     await finishedTestLogs(webhook.id, 2);

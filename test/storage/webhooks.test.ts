@@ -8,6 +8,7 @@ import {
   CANCELLED_BY_DELETE,
   CANCELLED_BY_DISABLE,
   createWebhook,
+  createWebhookBelowLimit,
   deleteWebhook,
   findWebhook,
   listEnabledWebhooks,
@@ -17,8 +18,8 @@ import {
   webhookStatus,
 } from "../../server/storage/webhooks.js";
 import { backends } from "../support/databases.js";
-import { T0, payloadFor, seedAgent, seedWebhook, webhookInput } from "./fixtures.js";
-import { agentOwner } from "../../server/storage/owner.js";
+import { T0, payloadFor, seedAgent, seedCampaign, seedWebhook, webhookInput } from "./fixtures.js";
+import { agentOwner, campaignOwner } from "../../server/storage/owner.js";
 
 describe("webhookStatus", () => {
   it("a disabled webhook shows disabled, whatever its failures", () => {
@@ -80,6 +81,38 @@ describe.each(backends)("webhooks on $name", (backend) => {
     await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "first" }), { now: T0 });
     await createWebhook(database, agentOwner(agent.id), webhookInput({ name: "third" }), { now: T0 + 20 });
     expect((await listWebhooks(database, agentOwner(agent.id))).map((w) => w.name)).toEqual(["first", "second", "third"]);
+  });
+
+  it("a create below the limit inserts the same row as a plain create; at the limit it writes nothing", async () => {
+    const { agent, campaign } = await seedCampaign(database);
+    const agents = agentOwner(agent.id);
+    const first = await createWebhookBelowLimit(database, agents, webhookInput({ includeCallEvents: true }), 2, { now: T0 });
+    expect(first).toEqual({ ...(await findWebhook(database, agents, first!.id)), includeCallEvents: true });
+    const deleted = await createWebhook(database, agents, webhookInput({ name: "deleted" }), { now: T0 });
+    await deleteWebhook(database, agents, deleted.id, { now: T0 + 1 });
+    // The deleted one does not count: one more fits, then none.
+    const second = await createWebhookBelowLimit(database, agents, webhookInput({ name: "second" }), 2, { now: T0 + 2 });
+    expect(await findWebhook(database, agents, second!.id)).toEqual(second);
+    expect(await createWebhookBelowLimit(database, agents, webhookInput({ name: "third" }), 2, { now: T0 + 3 })).toBeUndefined();
+    expect((await listWebhooks(database, agents)).map((w) => w.name)).toEqual(["My Webhook", "second"]);
+    // Each owner has its own count, a campaign as an agent.
+    const campaigns = campaignOwner(campaign.id);
+    const ofCampaign = await createWebhookBelowLimit(database, campaigns, webhookInput({ includeCallEvents: true }), 1, { now: T0 });
+    expect(await findWebhook(database, campaigns, ofCampaign!.id)).toEqual(ofCampaign);
+    expect(ofCampaign?.includeCallEvents).toBe(true);
+    expect(await createWebhookBelowLimit(database, campaigns, webhookInput(), 1, { now: T0 })).toBeUndefined();
+  });
+
+  it("creates at once past the limit never make the owner more webhooks than the limit", async () => {
+    const { agent, campaign } = await seedCampaign(database);
+    for (const owner of [agentOwner(agent.id), campaignOwner(campaign.id)]) {
+      await createWebhook(database, owner, webhookInput({ name: "existing" }), { now: T0 });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => createWebhookBelowLimit(database, owner, webhookInput({ name: `Hook ${i}` }), 5, { now: T0 + i })),
+      );
+      expect(results.filter((w) => w !== undefined)).toHaveLength(4);
+      expect(await listWebhooks(database, owner)).toHaveLength(5);
+    }
   });
 
   it("an update changes only the fields provided and bumps updated_at", async () => {

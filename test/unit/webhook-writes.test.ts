@@ -20,7 +20,7 @@ describe("WebhookWrites", () => {
 
   it("create, update, toggle and delete each clear the agent's cache", async () => {
     const { agent } = await seedAgent(database);
-    const webhook = await writes.create(agentOwner(agent.id), webhookInput());
+    const webhook = (await writes.create(agentOwner(agent.id), webhookInput(), 100))!;
     expect((await writes.update(agentOwner(agent.id), webhook.id, { name: "Renamed" }))?.name).toBe("Renamed");
     expect((await writes.setEnabled(agentOwner(agent.id), webhook.id, false))?.enabled).toBe(false);
     expect(await writes.delete(agentOwner(agent.id), webhook.id)).toBe(true);
@@ -33,6 +33,12 @@ describe("WebhookWrites", () => {
     expect(await writes.update(agentOwner(agent.id), missing, { name: "x" })).toBeUndefined();
     expect(await writes.setEnabled(agentOwner(agent.id), missing, true)).toBeUndefined();
     expect(await writes.delete(agentOwner(agent.id), missing)).toBe(false);
+    expect(invalidated).toEqual([]);
+  });
+
+  it("a create refused at the owner's limit wrote nothing and clears nothing", async () => {
+    const { agent } = await seedAgent(database);
+    expect(await writes.create(agentOwner(agent.id), webhookInput(), 0)).toBeUndefined();
     expect(invalidated).toEqual([]);
   });
 });
