@@ -51,7 +51,8 @@ export function createApp(ctx: AppContext): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(httpMetrics(ctx.metrics, spec));
-  app.use(requestLog(ctx));
+  // The level is fixed at start-up: below info (LOG_LEVEL=warn, silent) no request is logged, so no listener per request.
+  if (ctx.logger.isLevelEnabled("info")) app.use(requestLog(ctx));
   app.use(requestDeadline());
 
   // Authentication and path resources come before body parsing and validation: no token is a 401 and an
