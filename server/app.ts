@@ -51,7 +51,8 @@ export function createApp(ctx: AppContext): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use(httpMetrics(ctx.metrics, spec));
-  app.use(requestLog(ctx));
+  // The level is fixed at start-up: below info (LOG_LEVEL=warn, silent) no request is logged, so no listener per request.
+  if (ctx.logger.isLevelEnabled("info")) app.use(requestLog(ctx));
   app.use(requestDeadline());
 
   // Authentication and path resources come before body parsing and validation: no token is a 401 and an
@@ -76,19 +77,28 @@ export function createApp(ctx: AppContext): express.Express {
       validateFormats: true,
       ajvFormats: { mode: "full" },
       ignoreUndocumented: false,
-      operationHandlers: {
-        basePath: "",
-        resolver: (_basePath: string, route: any, apiDoc: any) => {
-          const operationId: string = apiDoc.paths[route.openApiRoute][route.method.toLowerCase()].operationId;
-          // The one untyped step: the validator has just checked the request against the operation whose
-          // types the handler was written to.
-          return (handlers as Record<string, unknown>)[operationId] as RequestHandler;
-        },
-      },
     }),
   );
+  app.use(dispatch(handlers));
   app.use(errorHandler(ctx));
   return app;
+}
+
+/**
+ * Calls the handler of the operation the validator matched (req.openapi): one table lookup, where the
+ * validator's `operationHandlers` would walk a second router over every route of the document per request.
+ */
+function dispatch(handlers: Record<string, unknown>): RequestHandler {
+  return (req, res, next) => {
+    const openapi = (req as { openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> } }).openapi;
+    const handler = openapi?.schema?.operationId === undefined ? undefined : handlers[openapi.schema.operationId];
+    if (typeof handler !== "function") return next();
+    // The router reset req.params for this pathless layer; the validator decoded the path's own.
+    req.params = openapi!.pathParams ?? {};
+    // The one untyped step: the validator has just checked the request against the operation whose types
+    // the handler was written to.
+    return (handler as RequestHandler)(req, res, next);
+  };
 }
 
 function requestLog(ctx: AppContext): RequestHandler {

@@ -21,13 +21,19 @@ function bearerToken(header: string | undefined): string | undefined {
 /** No header or no bearer → "Missing Bearer Token"; a token of no environment → "Invalid Bearer Token". */
 export function authenticateEnvironment(ctx: AppContext): RequestHandler<unknown, unknown, unknown, unknown, Partial<Resolved>> {
   const known = new TtlCache<string, Environment>(TOKEN_CACHE_TTL_MS);
-  return async (req, res, next) => {
-    const token = bearerToken(req.headers.authorization);
-    if (!token) throw unauthorized(MESSAGES.missingToken);
-    const environment = await known.get(digest(token).toString("hex"), () => findEnvironmentByToken(ctx.database, token));
+  const admit = (environment: Environment | undefined, res: { locals: Partial<Resolved> }, next: () => void) => {
     if (!environment) throw unauthorized(MESSAGES.invalidToken);
     res.locals.environment = environment;
     next();
+  };
+  return (req, res, next) => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw unauthorized(MESSAGES.missingToken);
+    const key = digest(token).toString("hex");
+    // A known token goes on at once; a lookup's rejection (or its 401) reaches Express through the promise.
+    const hit = known.peek(key);
+    if (hit) return admit(hit, res, next);
+    return known.get(key, () => findEnvironmentByToken(ctx.database, token)).then((environment) => admit(environment, res, next));
   };
 }
 

@@ -8,6 +8,12 @@ export class TtlCache<K, V> {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The cached value if it has not expired, at once (no promise, for middlewares on every request). */
+  peek(key: K): V | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.expiresAt > this.now() ? hit.value : undefined;
+  }
+
   /** The cached value, or `load()`'s, cached when it is not undefined. */
   async get(key: K, load: () => Promise<V | undefined>): Promise<V | undefined> {
     const hit = this.entries.get(key);

@@ -36,4 +36,16 @@ describe("TtlCache", () => {
     expect(await cache.get("b", load)).toBe(2);
     expect(await cache.get("a", load)).toBe(4);
   });
+
+  it("peek answers a live entry at once and nothing once it expired or was never found", async () => {
+    let time = 0;
+    const cache = new TtlCache<string, number>(1_000, 10, () => time);
+    expect(cache.peek("a")).toBeUndefined();
+    await cache.get("a", async () => 7);
+    await cache.get("x", async () => undefined);
+    expect(cache.peek("a")).toBe(7);
+    expect(cache.peek("x")).toBeUndefined();
+    time = 1_000;
+    expect(cache.peek("a")).toBeUndefined();
+  });
 });
