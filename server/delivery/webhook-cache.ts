@@ -4,7 +4,7 @@
 // is seen by the very next event. Entries also expire after a short TTL, which bounds staleness when
 // another process (the CLI, a second server on PostgreSQL) changes webhooks: an entry older than the TTL is
 // never served. So that a busy owner's events do not wait for its reload (1,000 webhooks take tens of ms),
-// an entry past half its TTL is still served while one reload runs in the background; concurrent misses of
+// an entry in the last fifth of its TTL is still served while one reload runs in the background; concurrent misses of
 // one owner share one load.
 import type { Database } from "../storage/db.js";
 import { campaignOwner, ownerKey, type Owner } from "../storage/owner.js";
@@ -12,6 +12,8 @@ import { listCallEventWebhooks, listEnabledWebhooks, type Webhook } from "../sto
 
 const DEFAULT_TTL_MS = 5_000;
 const MAX_OWNERS = 10_000;
+/** The part of the TTL after which an event starts a background reload: late, so a busy owner reloads about once per TTL. */
+const REFRESH_AFTER = 0.8;
 
 interface Entry {
   byEvent: Map<string, Webhook[]>;
@@ -65,7 +67,7 @@ export class WebhookCache {
     const age = entry === undefined ? Infinity : now - entry.loadedAt;
     if (age <= this.ttlMs) {
       // A failed background reload leaves the entry as it is: it expires at the TTL and is then loaded in the request.
-      if (age > this.ttlMs / 2) this.load(key, owner, now).catch(() => {});
+      if (age > this.ttlMs * REFRESH_AFTER) this.load(key, owner, now).catch(() => {});
       return entry!;
     }
     return this.load(key, owner, now);
