@@ -12,7 +12,7 @@ import { signingSecrets, type Webhook } from "../storage/webhooks.js";
 import { USER_AGENT } from "../version.js";
 import type { WebhookCache } from "./webhook-cache.js";
 import { IntakeBatcher } from "./intake-batcher.js";
-import { campaignEventBody, eventBody, TEST_EVENT, testBody } from "./payload.js";
+import { bodiesById, campaignEventBody, eventBody, TEST_EVENT, testBody } from "./payload.js";
 import { retentionCutoff, startRetention } from "./retention.js";
 import { createSender, type Sender } from "./send.js";
 import { countRecoverable } from "../storage/queue/recover.js";
@@ -98,6 +98,15 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
     // A webhook's template for this event replaces the default body; it is rendered once, here, and the
     // rendered body is what every attempt signs and sends (and the log shows).
     const templated = new Map(input.templated.map((w) => [w.id, w]));
+    // The default bodies of one event differ only in the delivery id: built from one serialisation.
+    let bodies: { eventId: string; byDeliveryId: (deliveryId: string) => string } | undefined;
+    const defaultBody = (ids: { deliveryId: string; eventId: string }) => {
+      if (bodies?.eventId !== ids.eventId) {
+        const { eventId } = ids;
+        bodies = { eventId, byDeliveryId: bodiesById((deliveryId) => input.envelope({ deliveryId, eventId }, occurredAt)) };
+      }
+      return bodies.byDeliveryId(ids.deliveryId);
+    };
     const recorded = await intake.record({
       source: input.source,
       campaignId: input.campaignId,
@@ -108,7 +117,7 @@ export function createDeliveryEngine(options: EngineOptions): DeliveryEngine {
       webhookIds: input.webhooks.map((w) => w.id),
       buildPayload: (ids) => {
         const webhook = templated.get(ids.webhookId);
-        const envelope = () => input.envelope({ deliveryId: ids.deliveryId, eventId: ids.eventId }, occurredAt);
+        const envelope = () => defaultBody(ids);
         if (webhook === undefined) return envelope();
         const context = templateContext({
           event: input.event,

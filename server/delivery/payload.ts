@@ -18,6 +18,21 @@ export interface EventBodyInput {
   data: unknown;
 }
 
+/** What opens every envelope: its `id`, the delivery's. An empty id stands in for it in `bodiesById`. */
+const ID_MEMBER = '{"id":';
+const EMPTY_ID = `${ID_MEMBER}""`;
+
+/**
+ * The bodies of one event's deliveries, which differ only in the envelope's first member, the delivery id:
+ * the rest (the event's data above all) is serialised once, and each body is the same string `build` gives.
+ */
+export function bodiesById(build: (deliveryId: string) => string): (deliveryId: string) => string {
+  const template = build("");
+  if (!template.startsWith(EMPTY_ID)) return build;
+  const rest = template.slice(EMPTY_ID.length);
+  return (deliveryId) => ID_MEMBER + JSON.stringify(deliveryId) + rest;
+}
+
 export function eventBody(input: EventBodyInput): string {
   const envelope: Envelope = {
     id: input.deliveryId,

@@ -44,3 +44,22 @@ export function executeWithValues(tx: Database, values: ValuesTable, statement: 
   const text = `WITH ${name}(${columns.map(([c]) => c).join(", ")}) AS (VALUES ${tuples.join(", ")}) ${statement}`;
   return tx.db.executeQuery(CompiledQuery.raw(text, parameters));
 }
+
+/**
+ * `INSERT INTO table (columns) VALUES (…), (…)`: many rows in one statement, as SQL text (see the header).
+ * Keep rows × columns under SQLite's 32,766 parameters (PostgreSQL's 65,535); the caller chunks.
+ */
+export function insertRows(tx: Database, table: string, columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<QueryResult<unknown>> {
+  const parameters: unknown[] = [];
+  const tuples: string[] = [];
+  for (const row of rows) {
+    if (row.length !== columns.length) throw new Error(`insertRows ${table}: a row has ${row.length} values for ${columns.length} columns`);
+    const items: string[] = [];
+    for (const value of row) {
+      parameters.push(value);
+      items.push(placeholder(tx, parameters.length));
+    }
+    tuples.push(`(${items.join(", ")})`);
+  }
+  return tx.db.executeQuery(CompiledQuery.raw(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples.join(", ")}`, parameters));
+}

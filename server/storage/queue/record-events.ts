@@ -2,12 +2,14 @@
 // its first attempt. Many events go in one transaction (the intake's group commit calls this with a batch).
 // The handoff: when the process that records the events runs a worker with free slots, up to that many of
 // the deliveries are written already leased to it, as a claim would lease them, and returned ready to send.
-import type { Insertable } from "kysely";
+import type { Compilable } from "kysely";
+import { insertRows } from "../bulk.js";
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { toDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
 import { ownerOfRow } from "../owner.js";
+import { prepare } from "../prepared.js";
 import type { Owner } from "../owner.js";
 import type { DeliveryTable, LogTable } from "../schema.js";
 import { toClaimedDelivery, WEBHOOK_SEND_COLUMNS, type ClaimedDelivery, type WebhookSendRow } from "./claim.js";
@@ -86,29 +88,17 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
       const key = input.idempotencyKey ?? null;
       const eventId = newId(now);
       const { source } = input;
-      const inserted = await tx.db
-        .insertInto("events")
-        .values({
-          id: eventId,
-          agent_id: source.kind === "agent" ? source.id : null,
-          campaign_id: source.kind === "campaign" ? source.id : (input.campaignId ?? null),
-          event: input.event,
-          data: toJsonText(input.data),
-          occurred_at: input.occurredAt,
-          idempotency_key: key,
-          created_at: now,
-        })
-        // On PostgreSQL this waits for a concurrent insert of the same key and then does nothing if that
-        // one committed; the SELECT below (a new snapshot under READ COMMITTED) then sees its row.
-        // A campaign's own events are unique by the partial index (campaign_id, key) WHERE agent_id IS NULL:
-        // the same WHERE names that index as the conflict target.
-        .onConflict((oc) =>
-          source.kind === "agent"
-            ? oc.columns(["agent_id", "idempotency_key"]).doNothing()
-            : oc.columns(["campaign_id", "idempotency_key"]).where("agent_id", "is", null).doNothing(),
-        )
-        .returning("id")
-        .executeTakeFirst();
+      const values = {
+        id: eventId,
+        agentId: source.kind === "agent" ? source.id : null,
+        campaignId: source.kind === "campaign" ? source.id : (input.campaignId ?? null),
+        event: input.event,
+        data: toJsonText(input.data),
+        occurredAt: input.occurredAt,
+        key,
+        now,
+      };
+      const inserted = (await (source.kind === "agent" ? insertAgentEvent : insertCampaignEvent)(tx, values)).rows[0];
       if (inserted === undefined) {
         let first = tx.db.selectFrom("events").select("id").where("idempotency_key", "=", key);
         first = source.kind === "agent" ? first.where("agent_id", "=", source.id) : first.where("campaign_id", "=", source.id).where("agent_id", "is", null);
@@ -139,8 +129,8 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
       for (const row of rows) active.set(row.id, { owner: ownerOfRow(row), row });
     }
 
-    const deliveryRows: Insertable<DeliveryTable>[] = [];
-    const logRows: LogTable[] = [];
+    const deliveryRows: unknown[][] = [];
+    const logRows: unknown[][] = [];
     const counts = new LogCountDeltas();
     const leaseExpiresAt = handoff === undefined ? null : handoff.now + handoff.leaseMs;
     let leases = handoff?.limit ?? 0;
@@ -153,21 +143,22 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
         // Handed over: due by the handoff's now (never one due later) and within the worker's free slots.
         const leased = leaseExpiresAt !== null && leases > 0 && now <= handoff!.now;
         result.deliveries.push(ids);
-        deliveryRows.push({
-          id: ids.deliveryId,
-          event_id: eventId,
-          webhook_id: webhookId,
-          status: "pending",
-          attempts: 0,
-          next_attempt_at: leased ? leaseExpiresAt : now,
-          lease_owner: leased ? handoff!.owner : null,
-          lease_expires_at: leased ? leaseExpiresAt : null,
-          current_log_id: ids.logId,
-          created_at: now,
-          updated_at: now,
-        });
+        // In DELIVERY_COLUMNS' order: a pending delivery with no attempt made.
+        deliveryRows.push([
+          ids.deliveryId,
+          eventId,
+          webhookId,
+          "pending",
+          0,
+          leased ? leaseExpiresAt : now,
+          leased ? handoff!.owner : null,
+          leased ? leaseExpiresAt : null,
+          ids.logId,
+          now,
+          now,
+        ]);
         const row = pendingLogRow(ids, input.event, 1, payload, now);
-        logRows.push(row);
+        logRows.push(LOG_COLUMNS.map((column) => row[column]));
         counts.add(row, "pending");
         if (leased) {
           leases--;
@@ -179,13 +170,39 @@ export async function recordEvents(database: Database, inputs: readonly RecordEv
     }
     if (deliveryRows.length === 0) return results;
     for (let i = 0; i < deliveryRows.length; i += INSERT_CHUNK) {
-      await tx.db.insertInto("deliveries").values(deliveryRows.slice(i, i + INSERT_CHUNK)).execute();
-      await tx.db.insertInto("logs").values(logRows.slice(i, i + INSERT_CHUNK)).execute();
+      await insertRows(tx, "deliveries", DELIVERY_COLUMNS, deliveryRows.slice(i, i + INSERT_CHUNK));
+      await insertRows(tx, "logs", LOG_COLUMNS, logRows.slice(i, i + INSERT_CHUNK));
     }
     await recordLogChanges(tx, counts);
     return results;
   });
 }
+
+type EventValues = { id: string; agentId: string | null; campaignId: string | null; event: string; data: string; occurredAt: number; key: string | null; now: number };
+const eventRow = (v: EventValues) => ({
+  id: v.id,
+  agent_id: v.agentId,
+  campaign_id: v.campaignId,
+  event: v.event,
+  data: v.data,
+  occurred_at: v.occurredAt,
+  idempotency_key: v.key,
+  created_at: v.now,
+});
+// On PostgreSQL this waits for a concurrent insert of the same key and then does nothing if that
+// one committed; the SELECT after it (a new snapshot under READ COMMITTED) then sees its row.
+// A campaign's own events are unique by the partial index (campaign_id, key) WHERE agent_id IS NULL:
+// the same WHERE names that index as the conflict target.
+const insertAgentEvent = prepare<EventValues, Compilable<{ id: string }>>((db, v) =>
+  db.insertInto("events").values(eventRow(v)).onConflict((oc) => oc.columns(["agent_id", "idempotency_key"]).doNothing()).returning("id"),
+);
+const insertCampaignEvent = prepare<EventValues, Compilable<{ id: string }>>((db, v) =>
+  db
+    .insertInto("events")
+    .values(eventRow(v))
+    .onConflict((oc) => oc.columns(["campaign_id", "idempotency_key"]).where("agent_id", "is", null).doNothing())
+    .returning("id"),
+);
 
 /** Whether an event may fan out to a webhook of this owner: the source's own, or (agent source) its call's campaign's. */
 function goesTo(input: RecordEventInput, owner: Owner | undefined): boolean {
@@ -200,6 +217,14 @@ export async function recordEvent(database: Database, input: RecordEventInput): 
   return result!;
 }
 
-/** Rows per multi-row INSERT: 14 columns × 500 stays far below both databases' parameter limits. */
-const INSERT_CHUNK = 500;
+/**
+ * The columns the intake writes, as SQL text rather than Kysely's builder: building a fan-out's thousand rows
+ * of value nodes cost more CPU than the database took to insert them. A log row's other columns stay NULL.
+ */
+const DELIVERY_COLUMNS = [
+  "id", "event_id", "webhook_id", "status", "attempts", "next_attempt_at", "lease_owner", "lease_expires_at", "current_log_id", "created_at", "updated_at",
+] as const satisfies ReadonlyArray<keyof DeliveryTable>;
+const LOG_COLUMNS = ["id", "webhook_id", "delivery_id", "event", "attempt", "status", "request_payload", "created_at"] as const satisfies ReadonlyArray<keyof LogTable>;
+/** Rows per multi-row INSERT: 1,000 × 11 columns stays below SQLite's 32,766 parameters (PostgreSQL's 65,535). */
+const INSERT_CHUNK = 1_000;
 const IN_LIST_CHUNK = 500;
