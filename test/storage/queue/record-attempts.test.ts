@@ -113,6 +113,24 @@ describe.each(backends)("delivery queue on $name", (backend) => {
       expect((await findWebhook(database, agentOwner(agent.id), webhook.id))?.consecutiveFailures).toBe(1);
     });
 
+    it("an earlier attempt's outcome is skipped while the same worker holds the delivery's next attempt", async () => {
+      const { agent, webhook } = await seedWebhook(database);
+      await emit(agent.id, [webhook.id]);
+      await emit(agent.id, [webhook.id], { now: T0 + 1 });
+      const [first, other] = await claim("w", T0 + 1);
+      const retry = outcome(first!, "retrying", { nextAttemptAt: T0 + 10 });
+      await recordAttempts(database, { owner: "w", outcomes: [retry], now: T0 + 2 });
+      const [second] = await claim("w", T0 + 10);
+      expect(second).toMatchObject({ deliveryId: first!.deliveryId, attempt: 2 });
+
+      // Leased to "w" and pending again, but its current log row is attempt 2: attempt 1's outcome is stale.
+      const mixed = await recordAttempts(database, { owner: "w", outcomes: [retry, outcome(other!, "success")], now: T0 + 11 });
+      expect(mixed).toEqual({ recorded: [other!.deliveryId], skipped: [first!.deliveryId] });
+      expect(await deliveryRow(first!.deliveryId)).toMatchObject({ status: "pending", attempts: 1, lease_owner: "w", current_log_id: second!.logId });
+      expect(await findLog(database, webhook.id, second!.logId)).toMatchObject({ status: "pending" });
+      expect(await countLogs(database, webhook.id)).toBe(3);
+    });
+
     it("a retry for a webhook disabled during the attempt is recorded as failed and the delivery cancelled", async () => {
       const { agent, webhook } = await seedWebhook(database);
       await emit(agent.id, [webhook.id]);
