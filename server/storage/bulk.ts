@@ -28,20 +28,9 @@ export function executeWithValues(tx: Database, values: ValuesTable, statement: 
   if (rows.length === 0) throw new Error(`executeWithValues ${name}: no rows`);
   // PostgreSQL types an untyped parameter in VALUES as text and would not assign it to an integer
   // column; the first row's casts type each column. SQLite needs none.
-  const cast = tx.dialect === "postgres";
-  const parameters: Array<string | number | null> = [];
-  const tuples: string[] = [];
-  for (const row of rows) {
-    if (row.length !== columns.length) throw new Error(`executeWithValues ${name}: a row has ${row.length} values for ${columns.length} columns`);
-    const items: string[] = [];
-    for (let i = 0; i < row.length; i++) {
-      parameters.push(row[i]!);
-      const p = placeholder(tx, parameters.length);
-      items.push(cast && tuples.length === 0 ? `CAST(${p} AS ${columns[i]![1]})` : p);
-    }
-    tuples.push(`(${items.join(", ")})`);
-  }
-  const text = `WITH ${name}(${columns.map(([c]) => c).join(", ")}) AS (VALUES ${tuples.join(", ")}) ${statement}`;
+  const firstRowTypes = tx.dialect === "postgres" ? columns.map(([, type]) => type) : undefined;
+  const { tuples, parameters } = valueTuples(tx, `executeWithValues ${name}`, columns.length, rows, firstRowTypes);
+  const text = `WITH ${name}(${columns.map(([c]) => c).join(", ")}) AS (VALUES ${tuples}) ${statement}`;
   return tx.db.executeQuery(CompiledQuery.raw(text, parameters));
 }
 
@@ -50,16 +39,32 @@ export function executeWithValues(tx: Database, values: ValuesTable, statement: 
  * Keep rows × columns under SQLite's 32,766 parameters (PostgreSQL's 65,535); the caller chunks.
  */
 export function insertRows(tx: Database, table: string, columns: readonly string[], rows: ReadonlyArray<ReadonlyArray<unknown>>): Promise<QueryResult<unknown>> {
+  const { tuples, parameters } = valueTuples(tx, `insertRows ${table}`, columns.length, rows);
+  return tx.db.executeQuery(CompiledQuery.raw(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples}`, parameters));
+}
+
+/**
+ * `(…), (…)`: one parenthesised tuple of placeholders per row, and the rows' values as parameters in order.
+ * With `firstRowTypes`, the first row's placeholders are cast to them (which types a VALUES list on PostgreSQL).
+ */
+function valueTuples(
+  tx: Database,
+  what: string,
+  width: number,
+  rows: ReadonlyArray<ReadonlyArray<unknown>>,
+  firstRowTypes?: readonly ColumnSqlType[],
+): { tuples: string; parameters: unknown[] } {
   const parameters: unknown[] = [];
   const tuples: string[] = [];
   for (const row of rows) {
-    if (row.length !== columns.length) throw new Error(`insertRows ${table}: a row has ${row.length} values for ${columns.length} columns`);
+    if (row.length !== width) throw new Error(`${what}: a row has ${row.length} values for ${width} columns`);
     const items: string[] = [];
-    for (const value of row) {
-      parameters.push(value);
-      items.push(placeholder(tx, parameters.length));
+    for (let i = 0; i < row.length; i++) {
+      parameters.push(row[i]);
+      const p = placeholder(tx, parameters.length);
+      items.push(firstRowTypes !== undefined && tuples.length === 0 ? `CAST(${p} AS ${firstRowTypes[i]})` : p);
     }
     tuples.push(`(${items.join(", ")})`);
   }
-  return tx.db.executeQuery(CompiledQuery.raw(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples.join(", ")}`, parameters));
+  return { tuples: tuples.join(", "), parameters };
 }
