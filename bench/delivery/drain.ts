@@ -13,7 +13,7 @@
 //        [--concurrency 64,128] [--subjects drain,raw,graphile,many]   → RESULT {…}
 // Diagnostics: BENCH_DRAIN_WORKER_FLAGS="--sql-stats" (statement counts and times of each run, on stderr) and
 // BENCH_DRAIN_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" are handed to every drain worker process.
-import { announceResult, cleanupAll, isMain, parseArgs, runTs, spawnTs } from "../lib/proc.js";
+import { announceResult, cleanupAll, envFlags, isMain, parseArgs, runTs, spawnTs } from "../lib/proc.js";
 import { median, round } from "../lib/stats.js";
 import { resetReceiver } from "../receiver.js";
 import type { DrainResult } from "./drain-worker.js";
@@ -156,8 +156,8 @@ async function runSubject(subject: Subject, host: Host, fixture: Fixture, receiv
       return { round, perSecond: r.perSecond, seconds: r.seconds, workerCpuMs: r.workerCpuMs, received: r.received, signed: r.signed };
     }
     const r = await runTs<DrainResult>("delivery/drain-worker.ts", {
-      args: [...common, ...flags("BENCH_DRAIN_WORKER_FLAGS")],
-      nodeFlags: flags("BENCH_DRAIN_NODE_FLAGS"),
+      args: [...common, ...envFlags("BENCH_DRAIN_WORKER_FLAGS")],
+      nodeFlags: envFlags("BENCH_DRAIN_NODE_FLAGS"),
       echoStderr: process.env.BENCH_DRAIN_WORKER_FLAGS ? `  [worker ${fixture.dialect} ${concurrency} ${subject}] ` : undefined,
     });
     return { round, perSecond: r.perSecond, seconds: r.seconds, workerCpuMs: r.workerCpuMs, maxRssMB: r.maxRssMB, received: r.received, signed: r.signed };
@@ -185,10 +185,6 @@ function figures(subjects: Subject[], runsOf: (s: Subject) => SubjectRun[]): Con
       ...(others.many ? { manyToDrain: ratio(others.many.runs, drain) } : {}),
     },
   };
-}
-
-function flags(name: string): string[] {
-  return (process.env[name] ?? "").split(" ").filter((f) => f !== "");
 }
 
 export function drainOptions(quick: boolean): Omit<DrainOptions, "log"> {

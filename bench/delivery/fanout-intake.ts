@@ -11,7 +11,7 @@
 import { Pool } from "undici";
 import type { ServerReady } from "../api/server.js";
 import { CALL_ENDED_DATA } from "../lib/fixtures.js";
-import { announceResult, cleanupAll, isMain, parseArgs, sleep, spawnTs } from "../lib/proc.js";
+import { announceResult, cleanupAll, envFlags, isMain, parseArgs, sleep, spawnTs } from "../lib/proc.js";
 import { summarize, type LatencySummary } from "../lib/stats.js";
 import { send } from "../load.js";
 import { receiverStats } from "../receiver.js";
@@ -43,6 +43,7 @@ export async function runFanoutIntake(options: FanoutIntakeOptions): Promise<Fan
   const receiver = await spawnTs<{ url: string }>("receiver.ts");
   try {
     const server = await spawnTs<ServerReady>("api/server.ts", {
+      nodeFlags: envFlags("BENCH_SERVER_NODE_FLAGS"),
       args: ["--webhook-url", `${receiver.ready.url}/hook`, "--webhooks", String(options.webhooks), "--concurrency", "64"],
       readyTimeoutMs: 300_000,
     });

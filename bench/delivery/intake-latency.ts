@@ -6,7 +6,7 @@
 //   node --conditions=talkover-source --import tsx bench/delivery/intake-latency.ts [--rate 1000] [--seconds 10]   → RESULT {…}
 import type { ServerReady } from "../api/server.js";
 import { CALL_ENDED_DATA } from "../lib/fixtures.js";
-import { announceResult, cleanupAll, isMain, parseArgs, runTs, sleep, spawnTs } from "../lib/proc.js";
+import { announceResult, cleanupAll, cpuTimeMs, envFlags, isMain, parseArgs, runTs, sleep, spawnTs } from "../lib/proc.js";
 import type { LatencySummary } from "../lib/stats.js";
 import type { LoadResult, LoadSpec } from "../load.js";
 import { receiverStats, resetReceiver } from "../receiver.js";
@@ -28,6 +28,11 @@ export interface IntakeResult {
   intakeResponseMs: LatencySummary;
   /** How far the generator fell behind its schedule at worst (timer granularity, CPU contention). */
   generatorLateMsMax: number;
+  /**
+   * The server process's CPU time (user + system) over the timed run until its last delivery arrived, per
+   * event: intake, send and outcome together. Less sensitive than the latencies to other work on a shared machine.
+   */
+  serverCpuUsPerEvent?: number;
   /** Closed loop, 50 connections, 3 s: the most events/s the intake takes while its worker delivers them. */
   intakeCapacityPerSec: number;
   /**
@@ -41,7 +46,8 @@ export async function runIntakeLatency(options: IntakeOptions): Promise<IntakeRe
   const log = options.log ?? (() => {});
   const receiver = await spawnTs<{ url: string }>("receiver.ts", { args: ["--latency"] });
   try {
-    const server = await spawnTs<ServerReady>("api/server.ts", { args: ["--webhook-url", `${receiver.ready.url}/hook`] });
+    const server = await spawnTs<ServerReady>("api/server.ts", {
+      nodeFlags: envFlags("BENCH_SERVER_NODE_FLAGS"), args: ["--webhook-url", `${receiver.ready.url}/hook`] });
     try {
       const ready = server.ready;
       const spec = (durationMs: number): LoadSpec => ({
@@ -89,9 +95,14 @@ export async function runIntakeLatency(options: IntakeOptions): Promise<IntakeRe
         await resetReceiver(receiver.ready.url);
       }
 
+      const cpuBefore = cpuTimeMs(server.pid);
       const r = await runTs<LoadResult & { sent: number; lateMsMax: number }>("load.ts", { args: [JSON.stringify(spec(options.durationMs))] });
       if (r.errors > 0) throw new Error(`intake: ${r.errors} unexpected answers, e.g. ${r.firstError}`);
       const stats = await drained(r.sent);
+      const cpuAfter = cpuTimeMs(server.pid);
+      // drained() polls every 100 ms: up to that much idle time is counted, which costs next to no CPU.
+      const serverCpuUsPerEvent =
+        cpuBefore === undefined || cpuAfter === undefined ? undefined : Math.round(((cpuAfter - cpuBefore) * 1000) / r.sent);
       const result: IntakeResult = {
         ratePerSec: options.ratePerSec,
         seconds: options.durationMs / 1000,
@@ -101,11 +112,12 @@ export async function runIntakeLatency(options: IntakeOptions): Promise<IntakeRe
         intakeResponseMs: r.latencyMs,
         generatorLateMsMax: r.lateMsMax,
         intakeCapacityPerSec: capacity.rps,
+        ...(serverCpuUsPerEvent === undefined ? {} : { serverCpuUsPerEvent }),
         ...(belowCapacity ? { belowCapacity } : {}),
       };
       log(
         `${r.sent} events at ${options.ratePerSec}/s: intake → receiver p50 ${result.endToEndMs.p50} ms, p99 ${result.endToEndMs.p99} ms, max ${result.endToEndMs.max} ms` +
-          ` (intake answer p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms)`,
+          ` (intake answer p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms); server CPU ${serverCpuUsPerEvent ?? "?"} µs per event`,
       );
       return result;
     } finally {

@@ -182,6 +182,11 @@ export async function spawnTs<Ready = unknown>(file: string, options: SpawnOptio
   };
 }
 
+/** Flags from an environment variable, split on spaces (e.g. BENCH_SERVER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"). */
+export function envFlags(name: string): string[] {
+  return (process.env[name] ?? "").split(" ").filter((f) => f !== "");
+}
+
 /** Runs a child to completion: spawn, wait for its RESULT, wait for its exit. */
 export async function runTs<T>(file: string, options: SpawnOptions = {}): Promise<T> {
   const child = await spawnTs(file, { waitReady: false, ...options });

@@ -137,6 +137,8 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(`| Intake → receiver at ${fmt(intake.ratePerSec, 0)} events/s, p50 | **${fmt(intake.endToEndMs.p50)} ms** | < ${TARGETS.intakeP50Ms} ms | — | ${verdict(intake.endToEndMs.p50 < TARGETS.intakeP50Ms)} |`);
     out.push(`| Intake → receiver at ${fmt(intake.ratePerSec, 0)} events/s, p99 | **${fmt(intake.endToEndMs.p99)} ms** | < ${TARGETS.intakeP99Ms} ms | — | ${verdict(intake.endToEndMs.p99 < TARGETS.intakeP99Ms)} |`);
     out.push(`| Intake capacity (closed loop, worker in the same process) | ${fmt(intake.intakeCapacityPerSec, 0)} events/s | ≥ ${fmt(intake.ratePerSec, 0)}/s implied | — | ${verdict(intake.intakeCapacityPerSec >= intake.ratePerSec)} |`);
+    if (intake.serverCpuUsPerEvent !== undefined)
+      out.push(`| Server CPU per event at ${fmt(intake.ratePerSec, 0)} events/s (intake, send and outcome; informational) | ${fmt(intake.serverCpuUsPerEvent, 0)} µs | — | — | |`);
     if (intake.belowCapacity) {
       const b = intake.belowCapacity;
       out.push(`| Intake → receiver at ${fmt(b.ratePerSec, 0)} events/s (half the capacity, informational), p50 / p99 | ${fmt(b.endToEndMs.p50)} / ${fmt(b.endToEndMs.p99)} ms | — | — | |`);
@@ -313,6 +315,9 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `The generator fell at most ${fmt(intake.generatorLateMsMax)} ms behind its schedule. Intake capacity on this run (closed loop, 50 connections, ` +
         `the worker delivering in the same process): **${fmt(intake.intakeCapacityPerSec, 0)} events/s**` +
+        (intake.serverCpuUsPerEvent !== undefined
+          ? `; the server's CPU time over the timed run, per event (intake, send and outcome): ${fmt(intake.serverCpuUsPerEvent, 0)} µs`
+          : "") +
         (intake.intakeCapacityPerSec < intake.ratePerSec * 1.1
           ? ` — below (or barely above) the offered ${fmt(intake.ratePerSec, 0)}/s, so the latencies above are mostly queueing.`
           : "."),

@@ -105,7 +105,7 @@ export class DeliveryWorker {
   private claimLimit = 0;
   /** Reservations not yet handed over or released: stop() waits for them. */
   private readonly reservations = new Set<Promise<void>>();
-  /** Wakes the claim loop: notify() signals, a finished send nudges. */
+  /** Wakes the claim loop: notify() signals, a freed slot nudges a loop that is `full` (slotFreed). */
   private readonly wakeup = new Wakeup();
   /** Wakes the outcome writer's backoff at stop(). */
   private readonly writerWakeup = new Wakeup();
@@ -170,10 +170,10 @@ export class DeliveryWorker {
       handOver: (deliveries) => {
         if (!close(deliveries.length)) return;
         for (const delivery of deliveries) this.dispatch(delivery, "handoff");
-        if (deliveries.length < slots) this.wakeup.nudge();
+        if (deliveries.length < slots) this.slotFreed();
       },
       release: () => {
-        if (close(0)) this.wakeup.nudge();
+        if (close(0)) this.slotFreed();
       },
     };
   }
@@ -233,6 +233,16 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * A slot came free (a send finished, a reservation was released or not used up): news only to a loop
+   * that waits for a slot. A polling loop found nothing due, and a backing-off one waits for the
+   * database: a free slot changes neither, so they are not woken (a claim per finished send would be an
+   * empty write transaction per delivery handed over).
+   */
+  private slotFreed(): void {
+    if (this.current === "full") this.wakeup.nudge();
+  }
+
   private async wait(state: WorkerState, sleep: () => Promise<void>): Promise<void> {
     if (this.stopping) return;
     this.current = state;
@@ -274,7 +284,7 @@ export class DeliveryWorker {
         .catch((err) => logger.error({ err: (err as Error).message }, "recording outcomes failed"));
     })().finally(() => {
       this.sends.delete(send);
-      this.wakeup.nudge();
+      this.slotFreed();
     });
     this.sends.add(send);
   }

@@ -76,4 +76,35 @@ describe("the worker's handoff slots", () => {
     rest?.release();
     await waitFor(async () => (await findLog(database, webhook.id, recorded.deliveries[0]!.logId))?.status === "success", 5_000, "delivered");
   });
+
+  it("deliveries handed over cost no claim: a polling worker is not woken by their sends finishing", async () => {
+    // Every claim is an UPDATE of deliveries setting a lease_owner; count them on a database of our own.
+    let claims = 0;
+    const counted = await openDatabase(":memory:", {
+      log: (event) => {
+        if (/^update "deliveries" set "lease_owner"/.test(event.query.sql)) claims++;
+      },
+    });
+    const polling = new DeliveryWorker({ database: counted, sender, logger: createLogger("silent"), userAgent: "test", concurrency: 4, pollIntervalMs: 60_000 });
+    try {
+      const { agent, webhook } = await seedWebhook(counted, { webhookUrl: receiver.url });
+      polling.start();
+      await waitFor(() => polling.state === "polling", 5_000, "the worker idle");
+      const before = claims;
+      for (let i = 0; i < 5; i++) {
+        const reservation = polling.reserve(1)!;
+        const now = reservation.lease.now;
+        const input = { source: agentOwner(agent.id), event: "event_phone_call_ended", data: {}, occurredAt: now, webhookIds: [webhook.id], buildPayload: payloadFor, now };
+        const [recorded] = await recordEvents(counted, [input], reservation.lease);
+        reservation.handOver(recorded!.handedOver);
+        await waitFor(async () => (await findLog(counted, webhook.id, recorded!.deliveries[0]!.logId))?.status === "success", 5_000, "delivered");
+      }
+      expect(receiver.requests).toHaveLength(5);
+      expect(polling.state).toBe("polling");
+      expect(claims - before).toBe(0);
+    } finally {
+      await polling.stop();
+      await counted.close();
+    }
+  });
 });
