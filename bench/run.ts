@@ -2,7 +2,7 @@
 //
 //   npm run bench                  the full run (≈ 5 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
-//   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,filters   run only some sections (the results then say so)
+//   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,checkpoint,filters   run only some sections (the results then say so)
 //
 // Each section runs its servers, receivers, workers and load generators as child processes (see bench/lib/proc.ts);
 // all of them and every temp directory are removed at the end, also after a failure or Ctrl-C.
@@ -15,6 +15,7 @@ import { runFanoutIntake, type FanoutIntakeResult } from "./delivery/fanout-inta
 import { runIntakeLatency, type IntakeResult } from "./delivery/intake-latency.js";
 import { runMemory, type MemoryResult } from "./delivery/memory.js";
 import { logFiltersOptions, runLogFilters, type LogFiltersResult } from "./storage/log-filters.js";
+import { runSqliteCheckpoint, sqliteCheckpointOptions, type SqliteCheckpointResult } from "./storage/sqlite-checkpoint.js";
 import { runSqliteLockWait, sqliteLockWaitOptions, type SqliteLockWaitResult } from "./storage/sqlite-lock-wait.js";
 import { describeMachine, loadAverage, type Machine } from "./lib/machine.js";
 import { BENCH_DIR, cleanupAll } from "./lib/proc.js";
@@ -41,6 +42,7 @@ export interface BenchResults {
     memory?: Section<MemoryResult>;
     sqlite?: Section<SqliteLockWaitResult>;
     filters?: Section<LogFiltersResult>;
+    checkpoint?: Section<SqliteCheckpointResult>;
   };
 }
 
@@ -114,6 +116,11 @@ async function main(): Promise<number> {
     const options = logFiltersOptions(quick);
     s.filters = await section("filters", `7. Logs page 1 with filters at ${options.rows.toLocaleString("en")} attempts (SQLite, storage only)`, () =>
       runLogFilters({ ...options, log }),
+    );
+  }
+  if (wanted("checkpoint")) {
+    s.checkpoint = await section("checkpoint", "8. SQLite: WAL checkpoints on their own thread against inside the commits", () =>
+      runSqliteCheckpoint({ ...sqliteCheckpointOptions(quick), log }),
     );
   }
   results.totalSeconds = Math.round((performance.now() - started) / 1000);

@@ -25,7 +25,8 @@ export interface OpenOptions {
   log?: KyselyConfig["log"];
   /**
    * PostgreSQL: told when a pooled connection that is not running a query breaks (server restart,
-   * terminated backend). The pool has already dropped it; the next query opens a new one.
+   * terminated backend). The pool has already dropped it; the next query opens a new one. SQLite: told
+   * when a checkpoint on the checkpointer thread fails (sqlite-checkpointer.ts); the next one tries again.
    */
   onConnectionError?: (error: Error) => void;
   /** PostgreSQL: how long to wait for a pooled connection, connecting included (default 2,000 ms). */
@@ -45,6 +46,12 @@ export interface OpenOptions {
    * asynchronous wait costs against it; never for a server.
    */
   asyncLockWait?: boolean;
+  /**
+   * SQLite file: false leaves WAL checkpoints to SQLite inside the commits of this connection (every
+   * 1,000 pages, on the event loop) instead of a thread of their own (sqlite-checkpointer.ts). Only for
+   * `npm run bench`, which measures what the thread saves the event loop; never for a server.
+   */
+  checkpointThread?: boolean;
 }
 
 export type DatabaseLocation =

@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, SqliteDatabase, TransactionSettings } from "kysely";
 import type { Database, OpenOptions } from "./db.js";
 import { currentDeadline } from "./deadline.js";
+import { BACKSTOP_PAGES, startCheckpointer } from "./sqlite-checkpointer.js";
 import type { Schema } from "./schema.js";
 import { DatabaseUnavailableError, isSqliteLockCode, unavailable } from "./unavailable.js";
 
@@ -23,6 +24,12 @@ export function openSqlite(filename: string, options: OpenOptions): Database {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("foreign_keys = ON");
+  // Checkpoints on a thread of their own; this connection only as a backstop (sqlite-checkpointer.ts).
+  const checkpointer =
+    filename === ":memory:" || options.checkpointThread === false
+      ? undefined
+      : startCheckpointer(filename, { onError: (message) => options.onConnectionError?.(new Error(`SQLite checkpoint: ${message}`)) });
+  if (checkpointer) sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const lockWaitMs = options.lockWaitMs ?? SQLITE_LOCK_WAIT_MS;
   const config = { database: withStatementCache(sqlite) };
   let dialect: SqliteDialect;
@@ -34,7 +41,15 @@ export function openSqlite(filename: string, options: OpenOptions): Database {
     dialect = new LockRetryingSqliteDialect(config, lockWaitMs);
   }
   const db = new Kysely<Schema>({ dialect, log: options.log });
-  return { db, dialect: "sqlite", close: () => db.destroy() };
+  return {
+    db,
+    dialect: "sqlite",
+    close: async () => {
+      // The thread first: the last connection to close checkpoints and removes the WAL, as before.
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }
 
 /*

@@ -10,6 +10,13 @@ import { SERVICE_TOKEN } from "../support/server.js";
 /** What the issue allows a request to take, a refusal included. */
 export const REQUEST_BOUND_MS = 5_000;
 /**
+ * Added to the bound where the test's own process times an answer: on a loaded two-core machine the
+ * producer's event loop (in the test process, beside other test files) reads an answer late: seen, a burst
+ * of 503s read at 6.0–6.2 s at load 17. Still far below a hang, which is what the check is for; the
+ * server's own bound is its deadline (server/storage/deadline.ts), tested without this slack in test/faults/deadline.test.ts.
+ */
+export const CLIENT_SLACK_MS = 2_000;
+/**
  * /readyz comes back on its own after a fault, within the request bound on a quiet machine (the tests print
  * the figure); asserted loosely, for a loaded two-core machine where the probes themselves run late.
  */
@@ -213,7 +220,7 @@ export function expectRefusalsWellFormed(producer: Producer): void {
     expect(answer.contentType).toMatch(/^application\/json/);
     expect(JSON.parse(answer.text)).toEqual({ success: false, message: MESSAGES.serviceUnavailable });
   }
-  const slow = producer.answers.filter((a) => a.ms > REQUEST_BOUND_MS);
+  const slow = producer.answers.filter((a) => a.ms > REQUEST_BOUND_MS + CLIENT_SLACK_MS);
   expect(slow.map((a) => `${a.key} ${a.status} ${Math.round(a.ms)} ms`)).toEqual([]);
 }
 
