@@ -15,8 +15,9 @@
 //   checkpoint never catches up with the last commit, and SQLite starts the WAL over (reusing the file
 //   from its beginning) only after one has; otherwise the file would grow for as long as writes go on.
 //   RESTART holds off new writers while it copies the few frames PASSIVE left and syncs; a write of the
-//   process meets SQLITE_BUSY meanwhile and is retried asynchronously (sqlite.ts), so it waits a few
-//   milliseconds without freezing anything. Its busy_timeout bounds how long it waits for a write under way.
+//   process meets SQLITE_BUSY meanwhile and is retried asynchronously (sqlite.ts): it waits (tens of
+//   milliseconds under heavy writes, bench section 8) without freezing anything. RESTART's own wait for a
+//   write under way is bounded by its connection's busy_timeout (RESTART_WAIT_MS).
 //
 // A checkpoint moves committed pages from one file to the other: it never loses or changes a committed
 // transaction, and a crash in the middle of one is recovered by SQLite on the next open.
