@@ -1,6 +1,6 @@
 // Set-based writes for batches: one statement updates or inserts many rows with different values,
 // instead of one round trip per row. The form `WITH v(cols) AS (VALUES …) UPDATE t SET … FROM v WHERE …`
-// runs unchanged on PostgreSQL and on SQLite (3.33+).
+// runs on SQLite (3.33+) and PostgreSQL alike; on PostgreSQL the rows come from unnest(arrays) instead of VALUES.
 //
 // These statements are written as SQL text, not with Kysely's builder: building and compiling hundreds
 // of value nodes per batch cost more CPU than SQLite took to run the statement. The text of a full batch
@@ -21,17 +21,26 @@ export interface ValuesTable {
 
 /**
  * Runs `WITH name(columns) AS (VALUES …) statement` as one query. `statement` must not contain
- * parameters: every value travels in the VALUES rows.
+ * parameters: every value travels in the rows. On PostgreSQL the rows travel as one array per column,
+ * `unnest($1::text[], $2::integer[], …)`: the text is then the same whatever the number of rows, so
+ * PostgreSQL can keep it as a named prepared statement (named-statements.ts) instead of parsing and planning
+ * a new text for each batch size.
  */
 export function executeWithValues(tx: Database, values: ValuesTable, statement: string): Promise<QueryResult<unknown>> {
   const { name, columns, rows } = values;
   if (rows.length === 0) throw new Error(`executeWithValues ${name}: no rows`);
-  // PostgreSQL types an untyped parameter in VALUES as text and would not assign it to an integer
-  // column; the first row's casts type each column. SQLite needs none.
-  const firstRowTypes = tx.dialect === "postgres" ? columns.map(([, type]) => type) : undefined;
-  const { tuples, parameters } = valueTuples(tx, `executeWithValues ${name}`, columns.length, rows, firstRowTypes);
-  const text = `WITH ${name}(${columns.map(([c]) => c).join(", ")}) AS (VALUES ${tuples}) ${statement}`;
-  return tx.db.executeQuery(CompiledQuery.raw(text, parameters));
+  const head = `WITH ${name}(${columns.map(([c]) => c).join(", ")}) AS`;
+  if (tx.dialect === "postgres") {
+    const arrays = columns.map((): unknown[] => []);
+    for (const row of rows) {
+      if (row.length !== columns.length) throw new Error(`executeWithValues ${name}: a row has ${row.length} values for ${columns.length} columns`);
+      for (let i = 0; i < row.length; i++) arrays[i]!.push(row[i]);
+    }
+    const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
+    return tx.db.executeQuery(CompiledQuery.raw(`${head} (SELECT * FROM unnest(${unnest})) ${statement}`, arrays));
+  }
+  const { tuples, parameters } = valueTuples(tx, `executeWithValues ${name}`, columns.length, rows);
+  return tx.db.executeQuery(CompiledQuery.raw(`${head} (VALUES ${tuples}) ${statement}`, parameters));
 }
 
 /**
@@ -43,26 +52,21 @@ export function insertRows(tx: Database, table: string, columns: readonly string
   return tx.db.executeQuery(CompiledQuery.raw(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${tuples}`, parameters));
 }
 
-/**
- * `(…), (…)`: one parenthesised tuple of placeholders per row, and the rows' values as parameters in order.
- * With `firstRowTypes`, the first row's placeholders are cast to them (which types a VALUES list on PostgreSQL).
- */
+/** `(…), (…)`: one parenthesised tuple of placeholders per row, and the rows' values as parameters in order. */
 function valueTuples(
   tx: Database,
   what: string,
   width: number,
   rows: ReadonlyArray<ReadonlyArray<unknown>>,
-  firstRowTypes?: readonly ColumnSqlType[],
 ): { tuples: string; parameters: unknown[] } {
   const parameters: unknown[] = [];
   const tuples: string[] = [];
   for (const row of rows) {
     if (row.length !== width) throw new Error(`${what}: a row has ${row.length} values for ${width} columns`);
     const items: string[] = [];
-    for (let i = 0; i < row.length; i++) {
-      parameters.push(row[i]);
-      const p = placeholder(tx, parameters.length);
-      items.push(firstRowTypes !== undefined && tuples.length === 0 ? `CAST(${p} AS ${firstRowTypes[i]})` : p);
+    for (const value of row) {
+      parameters.push(value);
+      items.push(placeholder(tx, parameters.length));
     }
     tuples.push(`(${items.join(", ")})`);
   }

@@ -5,6 +5,7 @@ import type { PostgresPool, PostgresPoolClient } from "kysely";
 import pg from "pg";
 import type { Database, OpenOptions } from "./db.js";
 import { remainingMs } from "./deadline.js";
+import { statementName } from "./named-statements.js";
 import type { Schema } from "./schema.js";
 import { classifyDatabaseError, DatabaseUnavailableError, unavailable } from "./unavailable.js";
 
@@ -96,7 +97,12 @@ function guardPool(pool: pg.Pool, queryTimeoutMs: number, onConnectionError?: (e
         giveUp(client, error);
         return Promise.reject(error);
       }
-      const running = client.query(text as string, parameters as unknown[]);
+      // A statement marked as of fixed text goes as a named prepared statement (named-statements.ts).
+      const name = statementName(text as string);
+      const running =
+        name === undefined
+          ? client.query(text as string, parameters as unknown[])
+          : client.query({ name, text: text as string, values: parameters as unknown[] });
       return new Promise<pg.QueryResult>((resolve, reject) => {
         const byDeadline = left < queryTimeoutMs || queryTimeoutMs <= 0;
         const limit = byDeadline ? left : queryTimeoutMs;

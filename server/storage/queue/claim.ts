@@ -2,6 +2,7 @@
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText, preferOrderedIndexScans } from "../dialect.js";
+import { idIn } from "../named-statements.js";
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import { signingSecrets } from "../webhooks.js";
@@ -96,7 +97,7 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "l.attempt as attempt",
         "l.request_payload as payload",
       ])
-      .where("d.id", "in", claimed.map((c) => c.id))
+      .where(idIn(tx, "d.id", claimed.map((c) => c.id)))
       .execute();
 
     const inactive = rows.filter((r) => !fromDbBoolean(r.enabled) || r.deletedAt !== null);
@@ -178,14 +179,14 @@ async function closeAsCancelled(
   const closed = await tx.db
     .updateTable("logs")
     .set({ status: "failed", error: reason })
-    .where("id", "in", deliveries.map((d) => d.logId))
+    .where(idIn(tx, "id", deliveries.map((d) => d.logId)))
     .where("status", "=", "pending")
     .returning(["webhook_id", "event", "created_at"])
     .execute();
   await tx.db
     .updateTable("deliveries")
     .set({ status: "cancelled", lease_owner: null, lease_expires_at: null, updated_at: now })
-    .where("id", "in", deliveries.map((d) => d.deliveryId))
+    .where(idIn(tx, "id", deliveries.map((d) => d.deliveryId)))
     .execute();
   // Last in the claim, without the webhook's lock (see log-counts.ts: a disable holding it may be waiting
   // on these very deliveries).

@@ -5,6 +5,7 @@ import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdate, fromDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
+import { idIn } from "../named-statements.js";
 import type { AttemptResult } from "../logs.js";
 import type { LogStatus } from "../schema.js";
 import { LogCountDeltas, writeLogCounts, type CountedLogRow } from "./log-counts.js";
@@ -82,7 +83,7 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
         .selectFrom("deliveries as d")
         .innerJoin("webhooks as w", "w.id", "d.webhook_id")
         .select(["d.id", "d.status", "d.webhook_id", "d.current_log_id", "w.enabled", "w.deleted_at"])
-        .where("d.id", "in", [...unique.keys()])
+        .where(idIn(tx, "d.id", [...unique.keys()]))
         .where("d.lease_owner", "=", input.owner),
       "d",
     ).execute();
