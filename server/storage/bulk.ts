@@ -9,6 +9,7 @@ import { CompiledQuery } from "kysely";
 import type { QueryResult } from "kysely";
 import type { Database } from "./db.js";
 import { placeholder } from "./dialect.js";
+import { namedText } from "./named-statements.js";
 
 export type ColumnSqlType = "text" | "integer" | "bigint";
 
@@ -20,8 +21,8 @@ export interface ValuesTable {
 }
 
 /**
- * Runs `WITH name(columns) AS (VALUES …) statement` as one query. `statement` must not contain
- * parameters: every value travels in the rows. On PostgreSQL the rows travel as one array per column,
+ * Runs `WITH name(columns) AS (VALUES …) statement` as one query. `statement` must be a constant and must
+ * not contain parameters: every value travels in the rows. On PostgreSQL the rows travel as one array per column,
  * `unnest($1::text[], $2::integer[], …)`: the text is then the same whatever the number of rows, so
  * PostgreSQL can keep it as a named prepared statement (named-statements.ts) instead of parsing and planning
  * a new text for each batch size.
@@ -37,7 +38,7 @@ export function executeWithValues(tx: Database, values: ValuesTable, statement: 
       for (let i = 0; i < row.length; i++) arrays[i]!.push(row[i]);
     }
     const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
-    return tx.db.executeQuery(CompiledQuery.raw(`${head} (SELECT * FROM unnest(${unnest})) ${statement}`, arrays));
+    return tx.db.executeQuery(CompiledQuery.raw(namedText(`${head} (SELECT * FROM unnest(${unnest})) ${statement}`), arrays));
   }
   const { tuples, parameters } = valueTuples(tx, `executeWithValues ${name}`, columns.length, rows);
   return tx.db.executeQuery(CompiledQuery.raw(`${head} (VALUES ${tuples}) ${statement}`, parameters));

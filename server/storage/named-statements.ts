@@ -14,9 +14,12 @@ const MARKER = "/* named */ ";
 /** One name per distinct text, for every pool of the process (a name never stands for two texts). */
 const names = new Map<string, string>();
 
-/** `compiled` marked as a statement of fixed text (see the header): the caller vouches that its text never varies. */
-export function named<R>(compiled: CompiledQuery<R>): CompiledQuery<R> {
-  return { ...compiled, sql: MARKER + compiled.sql };
+/**
+ * `compiled` marked, on PostgreSQL, as a statement of fixed text (see the header): the caller vouches that
+ * its text never varies (no list of placeholders whose length follows the data).
+ */
+export function named<R>(database: Database, compiled: CompiledQuery<R>): CompiledQuery<R> {
+  return database.dialect === "postgres" ? { ...compiled, sql: MARKER + compiled.sql } : compiled;
 }
 
 /** The marker as a prefix of hand-written SQL text. */

@@ -2,7 +2,7 @@
 import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdateSkipLocked, fromDbBoolean, fromJsonText, fromNullableJsonText, preferOrderedIndexScans } from "../dialect.js";
-import { idIn } from "../named-statements.js";
+import { idIn, named } from "../named-statements.js";
 import { ownerOfRow } from "../owner.js";
 import type { Owner } from "../owner.js";
 import { signingSecrets } from "../webhooks.js";
@@ -73,15 +73,20 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
     // The lease moves next_attempt_at to its expiry: a leased delivery is simply not due until the lease
     // runs out, so "due" stays one index range (no filter on lease columns that the planner could
     // misjudge) and an expired lease needs no sweeper.
-    const claimed = await tx.db
-      .updateTable("deliveries")
-      .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt })
-      .where("id", "in", due)
-      .returning("id")
-      .execute();
+    const { rows: claimed } = await tx.db.executeQuery(
+      named(
+        tx,
+        tx.db
+          .updateTable("deliveries")
+          .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt })
+          .where("id", "in", due)
+          .returning("id")
+          .compile(),
+      ),
+    );
     if (claimed.length === 0) return [];
 
-    const rows = await tx.db
+    const query = tx.db
       .selectFrom("deliveries as d")
       .innerJoin("webhooks as w", "w.id", "d.webhook_id")
       .innerJoin("logs as l", "l.id", "d.current_log_id")
@@ -97,8 +102,8 @@ export async function claimDueDeliveries(database: Database, options: ClaimOptio
         "l.attempt as attempt",
         "l.request_payload as payload",
       ])
-      .where(idIn(tx, "d.id", claimed.map((c) => c.id)))
-      .execute();
+      .where(idIn(tx, "d.id", claimed.map((c) => c.id)));
+    const { rows } = await tx.db.executeQuery(named(tx, query.compile()));
 
     const inactive = rows.filter((r) => !fromDbBoolean(r.enabled) || r.deletedAt !== null);
     if (inactive.length > 0) {

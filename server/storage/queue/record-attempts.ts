@@ -5,7 +5,7 @@ import type { Database } from "../db.js";
 import { inTransaction } from "../db.js";
 import { forUpdate, fromDbBoolean, toJsonText } from "../dialect.js";
 import { newId } from "../ids.js";
-import { idIn } from "../named-statements.js";
+import { idIn, named } from "../named-statements.js";
 import type { AttemptResult } from "../logs.js";
 import type { LogStatus } from "../schema.js";
 import { LogCountDeltas, writeLogCounts, type CountedLogRow } from "./log-counts.js";
@@ -77,16 +77,21 @@ export async function recordAttempts(database: Database, input: RecordAttemptsIn
   return inTransaction(database, async (tx) => {
     // The webhook rows are not locked here but by the counter update at the end (see step 4), so that
     // concurrent batches for the same webhook hold its row only briefly.
-    const leased = await forUpdate(
-      tx,
-      tx.db
-        .selectFrom("deliveries as d")
-        .innerJoin("webhooks as w", "w.id", "d.webhook_id")
-        .select(["d.id", "d.status", "d.webhook_id", "d.current_log_id", "w.enabled", "w.deleted_at"])
-        .where(idIn(tx, "d.id", [...unique.keys()]))
-        .where("d.lease_owner", "=", input.owner),
-      "d",
-    ).execute();
+    const { rows: leased } = await tx.db.executeQuery(
+      named(
+        tx,
+        forUpdate(
+          tx,
+          tx.db
+            .selectFrom("deliveries as d")
+            .innerJoin("webhooks as w", "w.id", "d.webhook_id")
+            .select(["d.id", "d.status", "d.webhook_id", "d.current_log_id", "w.enabled", "w.deleted_at"])
+            .where(idIn(tx, "d.id", [...unique.keys()]))
+            .where("d.lease_owner", "=", input.owner),
+          "d",
+        ).compile(),
+      ),
+    );
     // status is checked here, not in SQL: `status = 'pending'` matches the deliveries_due predicate and
     // tempts PostgreSQL into AND-ing with a scan of the whole queue index.
     const ours = new Map(leased.filter((d) => d.status === "pending").map((d) => [d.id, d]));

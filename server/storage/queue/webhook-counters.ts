@@ -7,7 +7,7 @@
 import { executeWithValues } from "../bulk.js";
 import type { Database } from "../db.js";
 import { forNoKeyUpdate } from "../dialect.js";
-import { idIn } from "../named-statements.js";
+import { idIn, named } from "../named-statements.js";
 
 /**
  * Takes the webhooks' row locks in id order (PostgreSQL only) so that two transactions touching the same
@@ -17,7 +17,7 @@ export async function lockWebhooksInOrder(tx: Database, webhookIds: Iterable<str
   const ids = [...new Set(webhookIds)].sort();
   // One row cannot be locked in two orders: the UPDATE that follows takes its lock.
   if (tx.dialect !== "postgres" || ids.length < 2) return;
-  await forNoKeyUpdate(tx, tx.db.selectFrom("webhooks").select("id").where(idIn(tx, "id", ids)).orderBy("id")).execute();
+  await tx.db.executeQuery(named(tx, forNoKeyUpdate(tx, tx.db.selectFrom("webhooks").select("id").where(idIn(tx, "id", ids)).orderBy("id")).compile()));
 }
 
 /** Adds per-webhook deltas to logs_total. Call inside the transaction that inserts or deletes the rows. */
