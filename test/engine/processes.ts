@@ -1,13 +1,12 @@
 // Helpers of the multi-process tests: fresh databases, seeding, spawning real server processes
 // (worker-process.ts), intake over HTTP, and reading the deliveries table. Everything a test starts is
-// registered in its Scope and torn down by scope.close() (or when the test ends, a timed-out one too), so
-// tests can run concurrently.
+// registered in its Scope and torn down by scope.close(), so tests can run concurrently.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { inject, onTestFinished } from "vitest";
+import { inject } from "vitest";
 import { createAgent } from "../../server/storage/agents.js";
 import { openDatabase, type Dialect } from "../../server/storage/db.js";
 import { createEnvironment } from "../../server/storage/environments.js";
@@ -33,15 +32,6 @@ export interface WorkerProcess {
 /** What one test started; close() undoes it, last first. */
 export class Scope {
   private readonly cleanups: Array<() => Promise<unknown>> = [];
-  constructor() {
-    // A test that times out never reaches the `finally` that closes its scope, and would leave its worker
-    // processes running: close it when the test ends, however it ends (close() twice is harmless).
-    try {
-      onTestFinished(() => this.close());
-    } catch {
-      // Made outside a running test: its caller closes it.
-    }
-  }
   add(cleanup: () => Promise<unknown>): void {
     this.cleanups.push(cleanup);
   }
