@@ -1,8 +1,9 @@
 // The request bodies and stored rows the benchmarks use, built once so that every server sees the same bytes.
 import { createAgent } from "../../server/storage/agents.js";
-import type { Database } from "../../server/storage/db.js";
+import { openDatabase, type Database, type OpenOptions } from "../../server/storage/db.js";
 import { createEnvironment } from "../../server/storage/environments.js";
 import { agentOwner } from "../../server/storage/owner.js";
+import type { RecordEventInput } from "../../server/storage/queue/record-events.js";
 import { createWebhook } from "../../server/storage/webhooks.js";
 import { eventBody } from "../../server/delivery/payload.js";
 import { deliveryExample } from "../../server/spec.js";
@@ -96,4 +97,28 @@ export async function createBenchWebhook(database: Database): Promise<{ agentId:
     enabled: true,
   });
   return { agentId: agent.id, webhookId: webhook.id };
+}
+
+/** A SQLite file of its own with createBenchWebhook's rows, for the storage benchmarks. */
+export interface BenchSubject {
+  database: Database;
+  agentId: string;
+  webhookId: string;
+}
+
+export async function openBenchSubject(file: string, options: OpenOptions): Promise<BenchSubject> {
+  const database = await openDatabase(`sqlite:${file}`, options);
+  return { database, ...(await createBenchWebhook(database)) };
+}
+
+/** A call-ended event of the subject's agent to its webhook, as the intake hands it to recordEvents. */
+export function callEndedEvent({ agentId, webhookId }: BenchSubject, now = Date.now()): RecordEventInput {
+  return {
+    source: agentOwner(agentId),
+    event: "event_phone_call_ended",
+    data: CALL_ENDED_DATA,
+    occurredAt: now,
+    webhookIds: [webhookId],
+    buildPayload: (ids) => eventBody({ ...ids, agentId, event: "event_phone_call_ended", data: CALL_ENDED_DATA, occurredAt: now }),
+  };
 }

@@ -7,11 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eventBody } from "../../server/delivery/payload.js";
-import { openDatabase, type Database } from "../../server/storage/db.js";
-import { agentOwner } from "../../server/storage/owner.js";
 import { recordEvents } from "../../server/storage/queue/record-events.js";
-import { CALL_ENDED_DATA, createBenchWebhook } from "../lib/fixtures.js";
+import { callEndedEvent, openBenchSubject, type BenchSubject } from "../lib/fixtures.js";
+import { median } from "../lib/stats.js";
 
 export interface SqliteCheckpointOptions {
   /** Writes per variant per round (each: 10 events, one delivery each, one transaction). */
@@ -43,33 +41,15 @@ export interface SqliteCheckpointResult {
 
 export const sqliteCheckpointOptions = (quick: boolean) => ({ writes: quick ? 1_000 : 3_000, rounds: quick ? 2 : 5 });
 
-interface Subject {
-  database: Database;
-  agentId: string;
-  webhookId: string;
-}
-
-async function subject(file: string, checkpointThread: boolean): Promise<Subject> {
-  const database = await openDatabase(`sqlite:${file}`, { checkpointThread });
-  return { database, ...(await createBenchWebhook(database)) };
-}
+const subject = (file: string, checkpointThread: boolean) => openBenchSubject(file, { checkpointThread });
 
 /** One intake batch: 10 events of one delivery each, one transaction, as the intake's group commit writes them. */
-function write({ database, agentId, webhookId }: Subject) {
-  const now = Date.now();
-  const input = {
-    source: agentOwner(agentId),
-    event: "event_phone_call_ended",
-    data: CALL_ENDED_DATA,
-    occurredAt: now,
-    webhookIds: [webhookId],
-    buildPayload: (ids: { eventId: string; deliveryId: string }) =>
-      eventBody({ ...ids, agentId, event: "event_phone_call_ended", data: CALL_ENDED_DATA, occurredAt: now }),
-  };
-  return recordEvents(database, Array.from({ length: 10 }, () => input));
+function write(s: BenchSubject) {
+  const input = callEndedEvent(s);
+  return recordEvents(s.database, Array.from({ length: 10 }, () => input));
 }
 
-async function timeWrites(writes: number, s: Subject): Promise<{ perWriteUs: number; longestMs: number; p99Ms: number }> {
+async function timeWrites(writes: number, s: BenchSubject): Promise<{ perWriteUs: number; longestMs: number; p99Ms: number }> {
   const times: number[] = [];
   const start = performance.now();
   for (let i = 0; i < writes; i++) {
@@ -80,8 +60,6 @@ async function timeWrites(writes: number, s: Subject): Promise<{ perWriteUs: num
   times.sort((a, b) => a - b);
   return { perWriteUs: ((performance.now() - start) * 1000) / writes, longestMs: times.at(-1)!, p99Ms: times[Math.floor(writes * 0.99)]! };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runSqliteCheckpoint({ writes, rounds, log }: SqliteCheckpointOptions): Promise<SqliteCheckpointResult> {
   const dir = mkdtempSync(join(tmpdir(), "talkover-bench-checkpoint-"));

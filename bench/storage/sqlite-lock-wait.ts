@@ -7,12 +7,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { eventBody } from "../../server/delivery/payload.js";
-import { openDatabase, type Database } from "../../server/storage/db.js";
 import { listLogs } from "../../server/storage/logs.js";
 import { recordEvents } from "../../server/storage/queue/record-events.js";
-import { CALL_ENDED_DATA, createBenchWebhook } from "../lib/fixtures.js";
-import { agentOwner } from "../../server/storage/owner.js";
+import { callEndedEvent, openBenchSubject, type BenchSubject } from "../lib/fixtures.js";
+import { median } from "../lib/stats.js";
 
 export interface SqliteLockWaitOptions {
   /** Calls per variant per round, for each of the two operations. */
@@ -39,34 +37,16 @@ export interface SqliteLockWaitResult {
 
 export const sqliteLockWaitOptions = (quick: boolean) => ({ calls: quick ? 1_000 : 4_000, rounds: quick ? 3 : 5 });
 
-interface Subject {
-  database: Database;
-  agentId: string;
-  webhookId: string;
-}
-
-async function subject(file: string, asyncLockWait: boolean): Promise<Subject> {
-  // No checkpointer threads: their CPU is this process's too, whichever file they work on (section 8 measures them).
-  const database = await openDatabase(`sqlite:${file}`, { asyncLockWait, checkpointThread: false });
-  return { database, ...(await createBenchWebhook(database)) };
-}
+// No checkpointer threads: their CPU is this process's too, whichever file they work on (section 8 measures them).
+const subject = (file: string, asyncLockWait: boolean) => openBenchSubject(file, { asyncLockWait, checkpointThread: false });
 
 /** One event fanned out to one webhook, as the intake writes it (one transaction: event, delivery, log). */
-function intake({ database, agentId, webhookId }: Subject) {
-  return recordEvents(database, [
-    {
-      source: agentOwner(agentId),
-      event: "event_phone_call_ended",
-      data: CALL_ENDED_DATA,
-      occurredAt: Date.now(),
-      webhookIds: [webhookId],
-      buildPayload: (ids) => eventBody({ ...ids, agentId, event: "event_phone_call_ended", data: CALL_ENDED_DATA, occurredAt: Date.now() }),
-    },
-  ]);
+function intake(s: BenchSubject) {
+  return recordEvents(s.database, [callEndedEvent(s)]);
 }
 
 /** Page 1 of the logs listing, as the API reads it. */
-function logsPage({ database, webhookId }: Subject) {
+function logsPage({ database, webhookId }: BenchSubject) {
   return listLogs(database, webhookId, { page: 1, perPage: 25 });
 }
 
@@ -77,7 +57,6 @@ async function cpuPerCall(calls: number, call: () => Promise<unknown>): Promise<
   return (used.user + used.system) / calls;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function runSqliteLockWait({ calls, rounds, log }: SqliteLockWaitOptions): Promise<SqliteLockWaitResult> {
   const dir = mkdtempSync(join(tmpdir(), "talkover-bench-sqlite-"));
