@@ -34,7 +34,7 @@ export function executeWithValues(tx: Database, values: ValuesTable, statement: 
   if (tx.dialect === "postgres") {
     const arrays = columns.map((): unknown[] => []);
     for (const row of rows) {
-      if (row.length !== columns.length) throw new Error(`executeWithValues ${name}: a row has ${row.length} values for ${columns.length} columns`);
+      checkWidth(`executeWithValues ${name}`, row, columns.length);
       for (let i = 0; i < row.length; i++) arrays[i]!.push(row[i]);
     }
     const unnest = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
@@ -63,7 +63,7 @@ function valueTuples(
   const parameters: unknown[] = [];
   const tuples: string[] = [];
   for (const row of rows) {
-    if (row.length !== width) throw new Error(`${what}: a row has ${row.length} values for ${width} columns`);
+    checkWidth(what, row, width);
     const items: string[] = [];
     for (const value of row) {
       parameters.push(value);
@@ -72,4 +72,8 @@ function valueTuples(
     tuples.push(`(${items.join(", ")})`);
   }
   return { tuples: tuples.join(", "), parameters };
+}
+
+function checkWidth(what: string, row: ReadonlyArray<unknown>, width: number): void {
+  if (row.length !== width) throw new Error(`${what}: a row has ${row.length} values for ${width} columns`);
 }

@@ -44,9 +44,7 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = " + workerData.restartWaitMs);
 const passive = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
 const restart = db.prepare("PRAGMA wal_checkpoint(RESTART)");
-let stopped = false;
 function tick() {
-  if (stopped) return;
   try {
     if (passive.get().log >= workerData.restartFrames) {
       passive.get(); // the frames written during the first: what RESTART copies with writers held off is then little
@@ -60,7 +58,6 @@ function tick() {
 let timer = setTimeout(tick, workerData.intervalMs);
 parentPort.on("message", (message) => {
   if (message !== "stop") return;
-  stopped = true;
   clearTimeout(timer);
   db.close();
   parentPort.close();
