@@ -1,6 +1,6 @@
 // npm run bench: every benchmark in turn, then bench/results/latest.json and latest.md.
 //
-//   npm run bench                  the full run (≈ 5 min on 2 cores)
+//   npm run bench                  the full run (≈ 11 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
 //   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,checkpoint,filters   run only some sections (the results then say so)
 //

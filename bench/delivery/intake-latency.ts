@@ -47,7 +47,9 @@ export async function runIntakeLatency(options: IntakeOptions): Promise<IntakeRe
   const receiver = await spawnTs<{ url: string }>("receiver.ts", { args: ["--latency"] });
   try {
     const server = await spawnTs<ServerReady>("api/server.ts", {
-      nodeFlags: envFlags("BENCH_SERVER_NODE_FLAGS"), args: ["--webhook-url", `${receiver.ready.url}/hook`] });
+      args: ["--webhook-url", `${receiver.ready.url}/hook`],
+      nodeFlags: envFlags("BENCH_SERVER_NODE_FLAGS"),
+    });
     try {
       const ready = server.ready;
       const spec = (durationMs: number): LoadSpec => ({
