@@ -26,9 +26,9 @@ async function leases(databaseUrl: string) {
 }
 
 describe.concurrent.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
-  it("a process SIGKILLed with deliveries handed over and not sent: another worker delivers each once, after the lease", async () => {
+  it("a process SIGKILLed with deliveries handed over and not sent: another worker delivers each once, after the lease", async ({ onTestFinished }) => {
     const EVENTS = 8;
-    const scope = new Scope();
+    const scope = new Scope(onTestFinished);
     try {
       const receiver = await startReceiver();
       scope.add(() => receiver.close());

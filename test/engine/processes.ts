@@ -29,9 +29,17 @@ export interface WorkerProcess {
   output(): string;
 }
 
-/** What one test started; close() undoes it, last first. */
+/**
+ * What one test started; close() undoes it, last first. Made with the test's own `onTestFinished` (from
+ * its context argument: in a `describe.concurrent` file the imported one binds to whichever test is
+ * current), it also closes when the test ends without reaching its own close(): a timeout abandons the
+ * test's function, and its worker processes would outlive the run. Closing twice is a no-op.
+ */
 export class Scope {
   private readonly cleanups: Array<() => Promise<unknown>> = [];
+  constructor(onTestFinished?: (fn: () => Promise<void>) => void) {
+    onTestFinished?.(() => this.close());
+  }
   add(cleanup: () => Promise<unknown>): void {
     this.cleanups.push(cleanup);
   }

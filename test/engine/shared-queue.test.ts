@@ -12,9 +12,9 @@ import { burstEvent, deliveryStatusCounts, eventIdOf, freshDatabaseUrl, inParall
 import { startReceiver } from "./receiver.js";
 
 describe("postgres", () => {
-  it("two worker processes on one PostgreSQL database deliver 2,000 events once each, none missing", async () => {
+  it("two worker processes on one PostgreSQL database deliver 2,000 events once each, none missing", async ({ onTestFinished }) => {
     const EVENTS = 2_000;
-    const scope = new Scope();
+    const scope = new Scope(onTestFinished);
     try {
       const receiver = await startReceiver();
       scope.add(() => receiver.close());

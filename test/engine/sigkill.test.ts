@@ -18,11 +18,11 @@ import {
 import { startReceiver } from "./receiver.js";
 
 describe.concurrent.each(["sqlite", "postgres"] as Dialect[])("%s", (dialect) => {
-  it("a worker SIGKILLed in the middle of a burst loses nothing: the next process delivers every accepted event", async () => {
+  it("a worker SIGKILLed in the middle of a burst loses nothing: the next process delivers every accepted event", async ({ onTestFinished }) => {
     const EVENTS = 500;
     const ANSWERED = 150;
     const CONCURRENCY = 16;
-    const scope = new Scope();
+    const scope = new Scope(onTestFinished);
     try {
       const receiver = await startReceiver();
       scope.add(() => receiver.close());

@@ -6,7 +6,7 @@
 // more than 5 s; /healthz stayed 200; /readyz was 503 during and 200 within 5 s after; every accepted
 // event was delivered, once per idempotency key and always under one webhook-id.
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { Scope, seed, spawnWorker, stopWorker } from "../engine/processes.js";
 import { startReceiver, type Receiver } from "../engine/receiver.js";
 import { createDatabase, startPostgres, type RestartablePostgresServer } from "../support/postgres.js";
@@ -31,8 +31,8 @@ interface Setup {
   agentId: string;
 }
 
-async function setUp(): Promise<Setup> {
-  const scope = new Scope();
+async function setUp(onTestFinished: TestContext["onTestFinished"]): Promise<Setup> {
+  const scope = new Scope(onTestFinished);
   const receiver = await startReceiver();
   scope.add(() => receiver.close());
   // Answers take a little while, so that deliveries are in flight when the database goes.
@@ -76,8 +76,8 @@ async function terminateBackends(databaseUrl: string): Promise<number> {
 }
 
 describe("postgres faults", () => {
-  it("a restart of PostgreSQL under a steady stream of events, twice: no crash, 503 with Retry-After, nothing lost", async () => {
-    const { scope, receiver, databaseUrl, agentId } = await setUp();
+  it("a restart of PostgreSQL under a steady stream of events, twice: no crash, 503 with Retry-After, nothing lost", async ({ onTestFinished }) => {
+    const { scope, receiver, databaseUrl, agentId } = await setUp(onTestFinished);
     try {
       const server = await spawnServer(scope, databaseUrl, "only");
       const healthz = new Probe(`${server.url}/healthz`, 100);
@@ -106,8 +106,8 @@ describe("postgres faults", () => {
     }
   }, 240_000);
 
-  it("pg_terminate_backend on the server's connections, idle and busy: no crash, 503 at most, nothing lost", async () => {
-    const { scope, receiver, databaseUrl, agentId } = await setUp();
+  it("pg_terminate_backend on the server's connections, idle and busy: no crash, 503 at most, nothing lost", async ({ onTestFinished }) => {
+    const { scope, receiver, databaseUrl, agentId } = await setUp(onTestFinished);
     try {
       const server = await spawnServer(scope, databaseUrl, "only");
       const healthz = new Probe(`${server.url}/healthz`, 100);
@@ -137,8 +137,8 @@ describe("postgres faults", () => {
     }
   }, 240_000);
 
-  it("two server processes on one PostgreSQL both stay up through its restart and both deliver afterwards", async () => {
-    const { scope, receiver, databaseUrl, agentId } = await setUp();
+  it("two server processes on one PostgreSQL both stay up through its restart and both deliver afterwards", async ({ onTestFinished }) => {
+    const { scope, receiver, databaseUrl, agentId } = await setUp(onTestFinished);
     try {
       // Few slots each, so that neither process can take the whole queue.
       const first = await spawnServer(scope, databaseUrl, "first", 4);

@@ -13,8 +13,8 @@ import { expectRodeThrough, Probe, Producer, RECOVERY_BOUND_MS, sleep, summary }
 const LOCK_HELD_MS = 8_000;
 
 describe("sqlite: another connection holds the write lock", () => {
-  it("the process neither freezes nor crashes: 503 with Retry-After during the lock, nothing lost after it", async () => {
-    const scope = new Scope();
+  it("the process neither freezes nor crashes: 503 with Retry-After during the lock, nothing lost after it", async ({ onTestFinished }) => {
+    const scope = new Scope(onTestFinished);
     try {
       const receiver = await startReceiver();
       scope.add(() => receiver.close());
