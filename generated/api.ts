@@ -2374,6 +2374,7 @@ export interface components {
         ValidationError: {
             /** @constant */
             message: "The given data was invalid.";
+            /** @description At most 100 fields, each with at most 20 messages; a field's name is one line of at most 255 characters. Names can quote what the client sent (an unknown field's), so a longer one is cut, and fields past the 100th are left out: the request is refused all the same. */
             errors: {
                 [key: string]: string[];
             };

@@ -47,8 +47,30 @@ export const notFound = (message: string) => failure(404, message);
 export const validationFailed = (errors: FieldErrors) =>
   new ApiError(422, { message: MESSAGES.invalidData, errors });
 
-/** The longest message a 422 lists (openapi.yaml's ValidationError); a longer one is cut. */
+/** openapi.yaml's ValidationError: the longest message a 422 lists (a longer one is cut), … */
 export const MAX_FIELD_MESSAGE_LENGTH = 1000;
+/** …the longest field name (cut too), the most messages per field and the most fields (further ones left out). */
+export const MAX_FIELD_NAME_LENGTH = 255;
+export const MAX_FIELD_MESSAGES = 20;
+export const MAX_ERROR_FIELDS = 100;
+
+/** A field's name as a 422 lists it, and as its messages quote it. */
+export const fieldName = (field: string): string => oneLine(field, MAX_FIELD_NAME_LENGTH);
+
+/**
+ * Lists `message` under `field` within openapi.yaml's ValidationError bounds. Field names can quote the
+ * client (an unknown field's name), so they are cut like messages; a request with thousands of unknown
+ * fields gets the first hundred named.
+ */
+export function addFieldError(errors: FieldErrors, field: string, message: string): void {
+  const name = fieldName(field);
+  let list = errors[name];
+  if (list === undefined) {
+    if (Object.keys(errors).length >= MAX_ERROR_FIELDS) return;
+    list = errors[name] = [];
+  }
+  if (list.length < MAX_FIELD_MESSAGES && !list.includes(message)) list.push(message);
+}
 
 /**
  * A 422 message as openapi.yaml declares it: one line of at most MAX_FIELD_MESSAGE_LENGTH characters. Messages
@@ -65,15 +87,15 @@ export function fieldMessage(text: string): string {
  */
 export function fieldErrorCollector(templates: Readonly<Record<string, string>>) {
   const errors: FieldErrors = {};
-  const add = (field: string, rule: string, values: Record<string, string | number> = {}) => {
+  const add = (path: string, rule: string, values: Record<string, string | number> = {}) => {
+    const field = fieldName(path);
     const template = templates[rule] ?? "The {attribute} field is invalid.";
     const message = fieldMessage(
       template.replace(/\{(\w+)\}/g, (_, key: string) =>
         String(key === "attribute" ? field.replace(/_/g, " ") : (values[key] ?? `{${key}}`)),
       ),
     );
-    const list = (errors[field] ??= []);
-    if (!list.includes(message)) list.push(message);
+    addFieldError(errors, field, message);
   };
   return { errors, add };
 }

@@ -3,7 +3,7 @@
 // schemas themselves (e.g. "between 5 and 120" from minimum and maximum).
 import type { Request } from "express";
 import type { ApiSpec } from "../spec.js";
-import { fieldMessage, type FieldErrors } from "./errors.js";
+import { addFieldError, fieldMessage, fieldName, type FieldErrors } from "./errors.js";
 
 export interface ValidatorError {
   path: string;
@@ -67,10 +67,10 @@ export function toFieldErrors(
 ): FieldErrors {
   const templates = spec.validationMessages;
   const out: FieldErrors = {};
-  const add = (field: string, template: string | undefined, values: Record<string, string | number> = {}) => {
+  const add = (path: string, template: string | undefined, values: Record<string, string | number> = {}) => {
+    const field = fieldName(path);
     const message = fieldMessage(fill(template ?? "The {attribute} field is invalid.", { attribute: attributeName(field), ...values }));
-    const list = (out[field] ??= []);
-    if (!list.includes(message)) list.push(message);
+    addFieldError(out, field, message);
   };
 
   for (const error of errors) {

@@ -93,6 +93,22 @@ describe.each(DIALECTS)("validation on %s", (dialect) => {
     expect(r.body.errors.name).toEqual(["The name field is required."]);
   });
 
+  it("unknown field names are quoted within the documented bounds: one line, 255 characters, 100 fields", async () => {
+    const long = `col\nour${"x".repeat(2_000)}`;
+    const one = await t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, [long]: 1 } });
+    expect(one.status).toBe(422);
+    expect(componentErrors("ValidationError", one.body)).toEqual([]);
+    const [name] = Object.keys(one.body.errors);
+    expect(name).toBe(`col our${"x".repeat(255 - 8)}…`);
+    expect(one.body.errors[name!]).toEqual([`The ${name!.replace(/_/g, " ")} field is prohibited.`]);
+
+    const many = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`unknown_${i}`, i]));
+    const r = await t.api(webhooksPath(t), { method: "POST", body: { ...validWebhook, ...many } });
+    expect(r.status).toBe(422);
+    expect(componentErrors("ValidationError", r.body)).toEqual([]);
+    expect(Object.keys(r.body.errors)).toHaveLength(100);
+  });
+
   it("a body that is not an object is a 422", async () => {
     const r = await t.api(webhooksPath(t), { method: "POST", body: "[1,2]" });
     expect(r.status).toBe(422);
