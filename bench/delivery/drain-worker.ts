@@ -15,7 +15,7 @@ import { USER_AGENT } from "../../server/version.js";
 import { announceResult, parseArgs, sleep } from "../lib/proc.js";
 import { sqlStats } from "../lib/sql-stats.js";
 import { round } from "../lib/stats.js";
-import { receiverStats } from "../receiver.js";
+import { receiverStats, waitForReceived } from "../receiver.js";
 
 export interface DrainResult {
   dialect: string;
@@ -49,8 +49,8 @@ try {
       (await database.db.selectFrom("deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "pending").executeTakeFirstOrThrow()).n,
     );
   if ((await pending()) !== events) throw new Error(`expected ${events} pending deliveries, found ${await pending()}`);
-  // Polled while the worker runs, in its process: one index probe, not a count (a count of 20,000 pending rows
-  // costs milliseconds every poll, which on SQLite block the worker's event loop).
+  // Polled once the receiver has every delivery (waitForReceived): one index probe, not a count (a count of
+  // 20,000 pending rows costs milliseconds every poll, which on SQLite block the worker's event loop).
   const anyPending = async () =>
     (await sql<{ one: number }>`select 1 as one from deliveries where status = 'pending' limit 1`.execute(database.db)).rows.length > 0;
 
@@ -61,9 +61,11 @@ try {
   const started = performance.now();
   worker.start();
   const deadline = started + 300_000;
+  const sampleRss = () => (maxRss = Math.max(maxRss, process.memoryUsage.rss()));
+  await waitForReceived(args.receiver!, events, { deadline, pollMs: POLL_MS, each: sampleRss });
   while (await anyPending()) {
     if (performance.now() > deadline) throw new Error("deliveries still pending after 300 s");
-    maxRss = Math.max(maxRss, process.memoryUsage.rss());
+    sampleRss();
     await sleep(POLL_MS);
   }
   const seconds = (performance.now() - started) / 1000;

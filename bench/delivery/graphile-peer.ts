@@ -4,7 +4,8 @@
 // (concurrency C, tuned as its performance guide says: a local queue of 100 jobs — our claim batch — and
 // completions batched over 5 ms — our outcome flush delay) runs a task that signs the body as our worker does
 // and POSTs it through our production sender (undici Agent, 32 connections per origin). Timed from the
-// runner's start until no job is left, polled every 25 ms as the drain polls its pending deliveries.
+// runner's start until no job is left, polled every 25 ms once the receiver has every job's POST, as the drain
+// polls its pending deliveries.
 // graphile-worker keeps no attempt log: a job is deleted when done; our drain also writes a log row per attempt.
 //
 //   node --conditions=talkover-source --import tsx bench/delivery/graphile-peer.ts --db URL --receiver URL --events N --concurrency C
@@ -18,7 +19,7 @@ import { USER_AGENT } from "../../server/version.js";
 import { WEBHOOK_SECRET } from "../lib/fixtures.js";
 import { announceResult, parseArgs, sleep } from "../lib/proc.js";
 import { round } from "../lib/stats.js";
-import { receiverStats } from "../receiver.js";
+import { receiverStats, waitForReceived } from "../receiver.js";
 import { readDeliveries } from "./fixture.js";
 
 export interface GraphilePeerResult {
@@ -90,6 +91,7 @@ const runner = await run({
   preset: { worker: { localQueue: { size: LOCAL_QUEUE }, completeJobBatchDelay: COMPLETE_BATCH_DELAY_MS } },
 });
 const deadline = started + 300_000;
+await waitForReceived(args.receiver!, events, { deadline, pollMs: POLL_MS });
 while (await anyLeft()) {
   if (performance.now() > deadline) throw new Error("graphile-worker jobs still queued after 300 s");
   await sleep(POLL_MS);
