@@ -1,8 +1,8 @@
 // npm run bench: every benchmark in turn, then bench/results/latest.json and latest.md.
 //
-//   npm run bench                  the full run (≈ 11 min on 2 cores)
+//   npm run bench                  the full run (≈ 12 min on 2 cores)
 //   BENCH_QUICK=1 npm run bench    a smoke run (≈ 1 min): shorter runs, one round, 100k log rows, no memory test
-//   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,checkpoint,filters   run only some sections (the results then say so)
+//   BENCH_ONLY=api,logs,delivery,many,intake,memory,sqlite,checkpoint,filters,recovery   run only some sections (the results then say so)
 //
 // Each section runs its servers, receivers, workers and load generators as child processes (see bench/lib/proc.ts);
 // all of them and every temp directory are removed at the end, also after a failure or Ctrl-C.
@@ -14,6 +14,7 @@ import { drainOptions, manyDrainOptions, runDrain, type DrainSummary } from "./d
 import { runFanoutIntake, type FanoutIntakeResult } from "./delivery/fanout-intake.js";
 import { runIntakeLatency, type IntakeResult } from "./delivery/intake-latency.js";
 import { runMemory, type MemoryResult } from "./delivery/memory.js";
+import { runRecovery, type RecoveryResult } from "./delivery/recovery.js";
 import { logFiltersOptions, runLogFilters, type LogFiltersResult } from "./storage/log-filters.js";
 import { runSqliteCheckpoint, sqliteCheckpointOptions, type SqliteCheckpointResult } from "./storage/sqlite-checkpoint.js";
 import { runSqliteLockWait, sqliteLockWaitOptions, type SqliteLockWaitResult } from "./storage/sqlite-lock-wait.js";
@@ -43,6 +44,7 @@ export interface BenchResults {
     sqlite?: Section<SqliteLockWaitResult>;
     filters?: Section<LogFiltersResult>;
     checkpoint?: Section<SqliteCheckpointResult>;
+    recovery?: Section<RecoveryResult>;
   };
 }
 
@@ -121,6 +123,12 @@ async function main(): Promise<number> {
   if (wanted("checkpoint")) {
     s.checkpoint = await section("checkpoint", "8. SQLite: WAL checkpoints on their own thread against inside the commits", () =>
       runSqliteCheckpoint({ ...sqliteCheckpointOptions(quick), log }),
+    );
+  }
+  if (wanted("recovery")) {
+    const deliveries = quick ? 20_000 : 100_000;
+    s.recovery = await section("recovery", `9. Recovery of ${deliveries.toLocaleString("en")} failed deliveries under API load (SQLite)`, () =>
+      runRecovery({ deliveries, baselineMs: quick ? 2_000 : 5_000, log }),
     );
   }
   results.totalSeconds = Math.round((performance.now() - started) / 1000);

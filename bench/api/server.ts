@@ -3,10 +3,11 @@
 // (LOG_LEVEL silent, response validation off unless asked, a rate limit too high to matter).
 //
 //   node --conditions=talkover-source --import tsx bench/api/server.ts [--db FILE] [--validate-responses] [--fill-logs N]
-//        [--webhook-url URL] [--webhooks N] [--agents N] [--no-worker] [--concurrency N] [--sql-stats]
+//        [--failed-deliveries N] [--webhook-url URL] [--webhooks N] [--agents N] [--no-worker] [--concurrency N] [--sql-stats]
 //   (--webhooks N: the agent has N such webhooks, all subscribed to event_phone_call_ended, written to the
 //   database directly; --agents N: N agents in all, their ids in `agentIds`, for a load that creates webhooks
-//   over HTTP, where each agent may have 100 at most; --sql-stats: statements by shape, count and time, on
+//   over HTTP, where each agent may have 100 at most; --failed-deliveries N: the first webhook has N failed
+//   deliveries, for a recovery; --sql-stats: statements by shape, count and time, on
 //   stderr when stopped)
 //   → READY {"url","token","agentId","agentIds","webhookId","serviceToken","db","fill"}
 import { join } from "node:path";
@@ -20,7 +21,7 @@ import { createWebhook } from "../../server/storage/webhooks.js";
 import { SERVICE_TOKEN, WEBHOOK_SECRET } from "../lib/fixtures.js";
 import { announceReady, makeTempDir, onTerminate, parseArgs } from "../lib/proc.js";
 import { sqlStats } from "../lib/sql-stats.js";
-import { fillLogs } from "./fill-logs.js";
+import { fillFailedDeliveries, fillLogs } from "./fill-logs.js";
 import { agentOwner } from "../../server/storage/owner.js";
 
 export interface ServerReady {
@@ -60,10 +61,12 @@ for (let n = 1; n < Number(args.webhooks ?? 1); n++) await newWebhook(n);
 
 let fill: ServerReady["fill"];
 const rows = Number(args["fill-logs"] ?? 0);
+const failed = Number(args["failed-deliveries"] ?? 0);
 const stats = args["sql-stats"] === "true" ? sqlStats() : undefined;
-if (rows > 0 || stats) {
+if (rows > 0 || failed > 0 || stats) {
   await database.close(); // the fill wants the file to itself
   if (rows > 0) fill = fillLogs(dbFile, { webhookId: webhook.id, agentId: agent.id, rows });
+  if (failed > 0) fill = fillFailedDeliveries(dbFile, { webhookId: webhook.id, agentId: agent.id, rows: failed });
   database = await openDatabase(dbFile, stats ? { log: stats.log } : {});
 }
 

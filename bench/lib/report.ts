@@ -158,6 +158,13 @@ export function renderMarkdown(r: BenchResults): string {
         `p99 ${fmt(checkpoint.p99Ms.thread, 1)} vs ${fmt(checkpoint.p99Ms.inline, 1)} ms | — | — | |`,
     );
   } else if (s.checkpoint?.error) out.push(`| SQLite checkpoints | failed: ${s.checkpoint.error.split("\n")[0]} | | | ❌ |`);
+  const recovery = s.recovery?.result;
+  if (recovery) {
+    out.push(
+      `| Recovery of ${fmt(recovery.deliveries, 0)} failed deliveries (SQLite, worker in the server): API calls' p99 during it ÷ before it, logs page / update (informational) | ` +
+        `**${fmt(recovery.p99Ratio.logsPage)} / ${fmt(recovery.p99Ratio.update)}**; ${fmt(recovery.perSecond, 0)} deliveries/s | — | — | |`,
+    );
+  } else if (s.recovery?.error) out.push(`| Recovery | failed: ${s.recovery.error.split("\n")[0]} | | | ❌ |`);
   const filters = s.filters?.result;
   if (filters) {
     for (const c of filters.cases) {
@@ -379,6 +386,26 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("|---|---|---|---|");
     for (const [name, r] of [["inside the commits", checkpoint.inline], ["on the thread", checkpoint.thread]] as const) {
       out.push(`| ${name} | ${r.perWriteUs.map((x) => fmt(x, 0)).join(", ")} | ${r.p99Ms.map((x) => fmt(x, 1)).join(", ")} | ${r.longestMs.map((x) => fmt(x, 1)).join(", ")} |`);
+    }
+  }
+
+  if (recovery) {
+    out.push("");
+    out.push("## 9. Recovery under API load");
+    out.push("");
+    out.push(
+      `A webhook with ${fmt(recovery.deliveries, 0)} failed deliveries (SQLite, the worker in the server's process at concurrency 64, the receiver back): ` +
+        "one client calls the API back to back on one connection, a logs page and a webhook update in turn, first with the worker idle, then from " +
+        `POST …/recover until the receiver has had every delivery. The recover call answered in ${fmt(recovery.recoverAnswerMs, 0)} ms (it counts the range); ` +
+        `the deliveries arrived in ${fmt(recovery.seconds, 1)} s (${fmt(recovery.perSecond, 0)}/s) while the API kept answering.`,
+    );
+    out.push("");
+    out.push("| call | calls before / during | p50 ms before → during | p99 ms before → during | longest ms before → during |");
+    out.push("|---|---|---|---|---|");
+    for (const [name, r] of [["logs page (per_page 25)", recovery.logsPageMs], ["webhook update (PUT name)", recovery.updateMs]] as const) {
+      out.push(
+        `| ${name} | ${r.baseline.n} / ${r.during.n} | ${fmt(r.baseline.p50)} → ${fmt(r.during.p50)} | ${fmt(r.baseline.p99)} → ${fmt(r.during.p99)} | ${fmt(r.baseline.max, 0)} → ${fmt(r.during.max, 0)} |`,
+      );
     }
   }
 
