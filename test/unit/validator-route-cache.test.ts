@@ -1,6 +1,7 @@
 // Our patch of express-openapi-validator (patches/express-openapi-validator+5.6.2.patch, applied by
 // patch-package on `npm ci`): its route lookup compiled every route's path-to-regexp matcher on every request
-// (about 70 µs a request with our routes); patched, each is compiled once. This fails without the patch.
+// (about 70 µs a request with our routes) and walked every route's settings and path items; patched, the
+// routes' table is built once. This fails without the patch.
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -35,6 +36,24 @@ describe("express-openapi-validator route lookup (patched)", () => {
     for (let i = 0; i < 20; i++) expect((await t.api(path)).status).toBe(200);
     for (let i = 0; i < 5; i++) expect((await t.api(`/api/v1/campaigns/${t.campaignId}/webhooks`)).status).toBe(200);
     expect(compiled - before).toBe(0);
+  });
+
+  it("walks a table built once, not every route's settings and path items per request", async () => {
+    // Unpatched, the lookup asks the app for its routing settings once per route it walks before the match.
+    const app = t.server.app;
+    const enabled = app.enabled.bind(app);
+    let asked = 0;
+    app.enabled = (setting: string) => {
+      if (setting === "strict routing") asked++;
+      return enabled(setting);
+    };
+    try {
+      const logs = `/api/v1/campaigns/${t.campaignId}/webhooks`;
+      for (let i = 0; i < 10; i++) expect((await t.api(logs)).status).toBe(200);
+      expect(asked).toBe(10);
+    } finally {
+      app.enabled = enabled;
+    }
   });
 
   it("still matches each route and its parameters correctly", async () => {
